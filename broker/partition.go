@@ -1,0 +1,741 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// AppendResult is the outcome of one append: the offsets the batch got, or
+// the error that kept it out of the log.
+type AppendResult struct {
+	BaseOffset int64
+	LastOffset int64
+	Err        error
+}
+
+// waiter is an append waiting for its data to become durable.
+type waiter struct {
+	base, last int64
+	done       func(AppendResult)
+}
+
+// partition is one partition's log: an ordered list of segments, the last
+// of which takes appends.
+//
+// Appends are serialized by mu: the batch gets its offsets and is written
+// to the active segment's file (the page cache) under the lock, so the
+// caller's buffer is free again when append returns. Durability is the
+// syncer's job: under the default policy one goroutine per partition
+// repeatedly takes every append written since its last round, syncs the
+// files once, and only then raises the high watermark and acknowledges
+// them all. That is the group commit: however many producers and batches
+// in flight, one fdatasync covers all that was written while the previous
+// one ran.
+//
+// Readers see the segment list through segs, an immutable slice replaced
+// under mu, and never read past a segment's readable size or the high
+// watermark, both raised only after the data is durable.
+//
+// Lock order: mu, then a segment's idxMu; notifyMu is taken alone.
+type partition struct {
+	b     *Broker
+	topic string
+	id    int32
+	dir   string
+	cfg   *atomic.Pointer[TopicConfig]
+
+	mu struct {
+		sync.Mutex
+		active   *segment
+		next     int64     // offset the next record gets
+		unsynced []*segment // rolled segments not yet synced and sealed, in order
+		dirDirty bool       // segment files created since the directory was synced
+		waiters  []waiter
+		spare    []waiter // recycled waiter slice
+		failed   error      // set when the partition can no longer take appends
+		closed   bool
+	}
+	segs atomic.Pointer[[]*segment]
+	hw   atomic.Int64 // offsets below it are readable and, by default, durable
+
+	notifyMu sync.Mutex
+	notify   chan struct{} // closed and replaced when hw moves or the partition closes
+
+	maintMu sync.Mutex // serializes retention and compaction
+
+	syncReq  chan struct{}
+	stop     chan struct{}
+	finished chan struct{}
+}
+
+// ErrOffsetOutOfRange is returned (wrapped, with the partition's range)
+// for a read or a lookup at an offset the partition does not hold.
+var ErrOffsetOutOfRange = errors.New("offset out of range")
+
+// ErrRecordTooLarge is returned (wrapped) for a batch above the topic's
+// max.message.bytes.
+var ErrRecordTooLarge = errors.New("record batch too large")
+
+// ErrInvalidRecord is returned (wrapped) for a batch the topic cannot take,
+// such as a record without a key in a compacted topic.
+var ErrInvalidRecord = errors.New("invalid record")
+
+// ErrClosed is returned for operations on a closed broker or a deleted
+// topic's partition.
+var ErrClosed = errors.New("broker closed")
+
+func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
+
+// openPartition opens or creates the partition in dir, validating its
+// tail. Damage in the untrusted tail (data written after the last
+// completed sync) is cut off and reported; the segments after it are
+// removed.
+func openPartition(b *Broker, topic string, id int32, dir string, cfg *atomic.Pointer[TopicConfig]) (*partition, error) {
+	p := &partition{
+		b: b, topic: topic, id: id, dir: dir, cfg: cfg,
+		notify:   make(chan struct{}),
+		syncReq:  make(chan struct{}, 1),
+		stop:     make(chan struct{}),
+		finished: make(chan struct{}),
+	}
+	fsys := b.opts.FS
+	if err := fsys.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	names, err := fsys.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var bases []int64
+	logs := make(map[string]bool)
+	for _, n := range names {
+		if base, ok := parseSegmentName(n); ok {
+			bases = append(bases, base)
+			logs[strings.TrimSuffix(n, logSuffix)] = true
+		}
+	}
+	for _, n := range names {
+		ext := filepath.Ext(n)
+		stale := ext == cleanedSuffix || ext == ".tmp" // an unfinished compaction or index write
+		if ext == indexSuffix || ext == timeIndexSuffix {
+			stale = !logs[strings.TrimSuffix(n, ext)] // left by a crash while removing a segment
+		}
+		if stale {
+			if err := fsys.Remove(filepath.Join(dir, n)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	sort.Slice(bases, func(i, j int) bool { return bases[i] < bases[j] })
+	now := b.opts.Clock.Now()
+	var segs []*segment
+	fail := func(err error) (*partition, error) {
+		for _, s := range segs {
+			s.close()
+		}
+		return nil, fmt.Errorf("open partition %s/%d: %w", topic, id, err)
+	}
+	for i, base := range bases {
+		s, trusted, damage, err := openSegment(fsys, dir, base, now)
+		if err != nil {
+			return fail(err)
+		}
+		if len(segs) > 0 && base < segs[len(segs)-1].next {
+			s.close()
+			return fail(fmt.Errorf("segment %s starts at offset %d, inside the segment before it (ends at %d)", s.name, base, segs[len(segs)-1].next))
+		}
+		segs = append(segs, s)
+		if !trusted {
+			// Written after the last sync the broker knows completed: it
+			// may be in the page cache only. Make it durable before any
+			// reader sees it.
+			if damage != nil {
+				if err := p.cutTail(s, damage, bases[i+1:]); err != nil {
+					return fail(err)
+				}
+			}
+			if err := s.log.Sync(); err != nil {
+				return fail(err)
+			}
+			if damage != nil {
+				break
+			}
+		}
+	}
+	if len(segs) == 0 {
+		s, err := createSegment(fsys, dir, 0, now)
+		if err != nil {
+			return fail(err)
+		}
+		if err := s.log.Sync(); err != nil {
+			return fail(err)
+		}
+		segs = append(segs, s)
+	}
+	// Every segment but the last is sealed: its indexes are on disk.
+	for _, s := range segs[:len(segs)-1] {
+		if s.mem != nil {
+			if err := s.seal(); err != nil {
+				return fail(err)
+			}
+		}
+	}
+	act := segs[len(segs)-1]
+	if err := act.activate(); err != nil {
+		return fail(err)
+	}
+	if err := fsys.SyncDir(dir); err != nil {
+		return fail(err)
+	}
+	p.mu.active = act
+	p.mu.next = act.next
+	p.hw.Store(act.next)
+	p.segs.Store(&segs)
+	go p.syncLoop()
+	return p, nil
+}
+
+// cutTail truncates s at the damage and removes the segments after it,
+// reporting what was discarded.
+func (p *partition) cutTail(s *segment, damage *CorruptionError, later []int64) error {
+	fsys := p.b.opts.FS
+	size, err := s.log.Size()
+	if err != nil {
+		return err
+	}
+	ev := RecoveryEvent{Topic: p.topic, Partition: p.id, File: damage.File, Pos: damage.Pos, Discarded: size - damage.Pos, Cause: damage.Err, FirstLostOffset: s.next}
+	if err := s.log.Truncate(damage.Pos); err != nil {
+		return fmt.Errorf("truncate %s at byte %d: %w", s.name, damage.Pos, err)
+	}
+	for _, base := range later {
+		for _, suf := range []string{logSuffix, indexSuffix, timeIndexSuffix} {
+			name := segmentName(p.dir, base, suf)
+			if st, err := fsys.Stat(name); err == nil && suf == logSuffix {
+				ev.Discarded += st.Size()
+				ev.RemovedFiles = append(ev.RemovedFiles, name)
+			}
+			if err := fsys.Remove(name); err != nil && !isNotExist(err) {
+				return err
+			}
+		}
+	}
+	p.b.recovered(ev)
+	return nil
+}
+
+func (p *partition) config() *TopicConfig { return p.cfg.Load() }
+
+// append checks batch, gives it offsets and writes it. done is called once
+// with the result: at once on failure, and otherwise when the batch is
+// durable (default policy) or written (interval policy). done may run on
+// the partition's syncer goroutine: it must not block.
+func (p *partition) append(batch []byte, done func(AppendResult)) {
+	h, err := CheckBatch(batch)
+	if err != nil {
+		done(AppendResult{Err: fmt.Errorf("%s/%d: %w", p.topic, p.id, err)})
+		return
+	}
+	cfg := p.config()
+	if int64(len(batch)) > cfg.MaxMessageBytes {
+		done(AppendResult{Err: fmt.Errorf("%s/%d: %w: %d bytes, max.message.bytes is %d", p.topic, p.id, ErrRecordTooLarge, len(batch), cfg.MaxMessageBytes)})
+		return
+	}
+	if h.NumRecords == 0 || int64(h.NumRecords) > int64(h.LastOffsetDelta)+1 {
+		done(AppendResult{Err: fmt.Errorf("%s/%d: %w: batch of %d records with last offset delta %d", p.topic, p.id, ErrInvalidRecord, h.NumRecords, h.LastOffsetDelta)})
+		return
+	}
+	if cfg.Compact() {
+		if err := checkKeyed(batch); err != nil {
+			done(AppendResult{Err: fmt.Errorf("%s/%d: %w", p.topic, p.id, err)})
+			return
+		}
+	}
+	interval := p.b.opts.FsyncInterval > 0
+
+	p.mu.Lock()
+	if err := p.appendable(); err != nil {
+		p.mu.Unlock()
+		done(AppendResult{Err: err})
+		return
+	}
+	now := p.b.opts.Clock.Now()
+	if err := p.maybeRoll(len(batch), h.LastOffsetDelta, now, cfg); err != nil {
+		p.mu.Unlock()
+		done(AppendResult{Err: err})
+		return
+	}
+	h.BaseOffset = p.mu.next
+	setBaseOffset(batch, h.BaseOffset)
+	act := p.mu.active
+	if err := act.append(batch, &h); err != nil {
+		if act.size != mustSize(act) {
+			p.mu.failed = fmt.Errorf("%s/%d failed: %w", p.topic, p.id, err)
+		}
+		p.mu.Unlock()
+		done(AppendResult{Err: err})
+		return
+	}
+	p.mu.next = h.NextOffset()
+	res := AppendResult{BaseOffset: h.BaseOffset, LastOffset: h.LastOffset()}
+	if interval {
+		act.readable.Store(act.size)
+		p.hw.Store(p.mu.next)
+		p.mu.Unlock()
+		p.wake()
+		done(res)
+		return
+	}
+	p.mu.waiters = append(p.mu.waiters, waiter{base: res.BaseOffset, last: res.LastOffset, done: done})
+	p.mu.Unlock()
+	select {
+	case p.syncReq <- struct{}{}:
+	default:
+	}
+}
+
+func mustSize(s *segment) int64 {
+	n, err := s.log.Size()
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+func (p *partition) appendable() error {
+	if p.mu.closed {
+		return fmt.Errorf("%s/%d: %w", p.topic, p.id, ErrClosed)
+	}
+	return p.mu.failed
+}
+
+// checkKeyed rejects a batch holding a record without a key: compaction
+// keeps the latest record per key, so a compacted topic needs keys.
+func checkKeyed(batch []byte) error {
+	var it RecordIter
+	if err := it.Reset(batch); err != nil {
+		return err
+	}
+	var r Record
+	for it.Next(&r) {
+		if r.Key == nil {
+			return fmt.Errorf("%w: record without a key in a compacted topic (cleanup.policy=compact)", ErrInvalidRecord)
+		}
+	}
+	return it.Err()
+}
+
+// maybeRoll starts a new segment when the active one is full, too old, or
+// cannot index the batch's offsets. Called with mu held.
+func (p *partition) maybeRoll(size int, lastDelta int32, now time.Time, cfg *TopicConfig) error {
+	act := p.mu.active
+	if act.size == 0 {
+		return nil
+	}
+	full := act.size+int64(size) > cfg.SegmentBytes
+	old := now.Sub(act.created) >= time.Duration(cfg.SegmentMs)*time.Millisecond
+	overflow := p.mu.next+int64(lastDelta)-act.base > math.MaxUint32 || act.size+int64(size) > math.MaxUint32
+	if !full && !old && !overflow {
+		return nil
+	}
+	return p.roll(now)
+}
+
+// roll seals the active segment (its sync and index are left to the
+// syncer) and starts a new one at the next offset. Called with mu held.
+func (p *partition) roll(now time.Time) error {
+	s, err := createSegment(p.b.opts.FS, p.dir, p.mu.next, now)
+	if err != nil {
+		return fmt.Errorf("%s/%d: roll: %w", p.topic, p.id, err)
+	}
+	p.mu.unsynced = append(p.mu.unsynced, p.mu.active)
+	p.mu.active = s
+	p.mu.dirDirty = true
+	old := *p.segs.Load()
+	segs := make([]*segment, len(old), len(old)+1)
+	copy(segs, old)
+	segs = append(segs, s)
+	p.segs.Store(&segs)
+	select {
+	case p.syncReq <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// syncLoop is the partition's syncer. Under the default policy it runs a
+// round whenever appends are waiting; under the interval policy, every
+// interval.
+func (p *partition) syncLoop() {
+	defer close(p.finished)
+	var tick <-chan time.Time
+	if d := p.b.opts.FsyncInterval; d > 0 {
+		t := time.NewTicker(d)
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		select {
+		case <-p.syncReq:
+			if p.b.opts.FsyncInterval > 0 {
+				// Under the interval policy a request only asks for a
+				// rolled segment to be sealed; data waits for the tick.
+				p.syncRound(true)
+				continue
+			}
+		case <-tick:
+		case <-p.stop:
+			p.syncRound(false)
+			return
+		}
+		p.syncRound(false)
+	}
+}
+
+// syncRound makes everything written so far durable; under the default
+// policy it then publishes and acknowledges it. With sealOnly, only rolled
+// segments are synced and sealed.
+func (p *partition) syncRound(sealOnly bool) {
+	durable := p.b.opts.FsyncInterval == 0
+	p.mu.Lock()
+	segs := p.mu.unsynced
+	p.mu.unsynced = nil
+	act := p.mu.active
+	size := act.size
+	end := p.mu.next
+	dirDirty := p.mu.dirDirty
+	p.mu.dirDirty = false
+	waiters := p.mu.waiters
+	p.mu.waiters = p.mu.spare[:0]
+	p.mu.spare = nil
+	err := p.mu.failed
+	p.mu.Unlock()
+	defer p.recycle(waiters)
+
+	syncAct := !sealOnly && act.synced != size
+	if err == nil && len(segs) == 0 && len(waiters) == 0 && !dirDirty && !syncAct {
+		return
+	}
+	for _, s := range segs {
+		if err == nil {
+			err = s.log.Sync()
+		}
+	}
+	if err == nil && syncAct {
+		if err = act.log.Sync(); err == nil {
+			act.synced = size
+		}
+	}
+	if err == nil && dirDirty {
+		err = p.b.opts.FS.SyncDir(p.dir)
+	}
+	if err != nil {
+		// After a failed fsync the state of the written pages is unknown:
+		// nothing more is acknowledged or accepted until the broker is
+		// reopened and the tail revalidated.
+		p.mu.Lock()
+		if p.mu.failed == nil {
+			p.mu.failed = fmt.Errorf("%s/%d: sync failed, partition stopped until restart: %w", p.topic, p.id, err)
+		}
+		err = p.mu.failed
+		p.mu.Unlock()
+		for _, w := range waiters {
+			w.done(AppendResult{Err: err})
+		}
+		p.wake()
+		return
+	}
+	if durable {
+		for _, s := range segs {
+			s.readable.Store(s.size)
+		}
+		if !sealOnly {
+			act.readable.Store(size)
+			p.hw.Store(end)
+		}
+		p.wake()
+		for _, w := range waiters {
+			w.done(AppendResult{BaseOffset: w.base, LastOffset: w.last})
+		}
+	}
+	for _, s := range segs {
+		s.synced = s.size
+		if err := s.seal(); err != nil {
+			// Not data loss: the index is rebuilt from the log on open.
+			p.b.opts.Logger.Warn("writing segment index failed", "segment", s.name, "err", err)
+		}
+	}
+}
+
+func (p *partition) recycle(ws []waiter) {
+	clear(ws)
+	p.mu.Lock()
+	if p.mu.spare == nil {
+		p.mu.spare = ws[:0]
+	}
+	p.mu.Unlock()
+}
+
+// wake tells waiting readers that the high watermark moved.
+func (p *partition) wake() {
+	p.notifyMu.Lock()
+	close(p.notify)
+	p.notify = make(chan struct{})
+	p.notifyMu.Unlock()
+}
+
+// close stops the syncer after a final round and seals the active segment
+// so the next open trusts its index.
+func (p *partition) close() error {
+	p.mu.Lock()
+	if p.mu.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.mu.closed = true
+	p.mu.Unlock()
+	close(p.stop)
+	<-p.finished
+	p.wake()
+	p.mu.Lock()
+	failed := p.mu.failed
+	act := p.mu.active
+	p.mu.Unlock()
+	var err error
+	if failed == nil && act.readable.Load() == act.size {
+		err = act.seal()
+	}
+	for _, s := range *p.segs.Load() {
+		s.release()
+	}
+	return err
+}
+
+// logStart is the first offset the partition holds.
+func (p *partition) logStart() int64 { return (*p.segs.Load())[0].base }
+
+// acquireSegment returns the segment that holds offset (the last one whose
+// base is at or below it) with a reader's reference, and its index.
+func (p *partition) acquireSegment(offset int64, from int) (*segment, int, bool) {
+	for {
+		segs := *p.segs.Load()
+		i := sort.Search(len(segs), func(i int) bool { return segs[i].base > offset }) - 1
+		i = max(i, from, 0)
+		if i >= len(segs) {
+			return nil, 0, false
+		}
+		s := segs[i]
+		if s.acquire() {
+			return s, i, true
+		}
+		// Removed under us by retention or compaction: look again.
+	}
+}
+
+// FetchResult is the outcome of a fetch.
+type FetchResult struct {
+	// Batches holds whole record batches, the first one holding the
+	// requested offset (it may start before it). It aliases the caller's
+	// buffer when that was large enough.
+	Batches []byte
+	// NextOffset is the offset that follows the last batch returned.
+	NextOffset     int64
+	HighWatermark  int64
+	LogStartOffset int64
+}
+
+// fetch reads whole batches from offset, at most maxBytes unless the first
+// batch alone is larger, into buf. At the high watermark it returns no
+// batches.
+func (p *partition) fetch(offset int64, maxBytes int, buf []byte) (FetchResult, error) {
+	hw := p.hw.Load()
+	res := FetchResult{HighWatermark: hw, NextOffset: offset}
+	for from := 0; ; {
+		start := p.logStart()
+		res.LogStartOffset = start
+		if offset < start || offset > hw {
+			return res, fmt.Errorf("%s/%d: %w: offset %d, the partition holds %d to %d", p.topic, p.id, ErrOffsetOutOfRange, offset, start, hw)
+		}
+		if offset == hw {
+			return res, nil
+		}
+		s, i, ok := p.acquireSegment(offset, from)
+		if !ok {
+			return res, nil
+		}
+		batches, next, err := s.read(offset, hw, maxBytes, buf)
+		s.release()
+		if err != nil {
+			return res, fmt.Errorf("%s/%d: %w", p.topic, p.id, err)
+		}
+		if len(batches) > 0 {
+			res.Batches, res.NextOffset = batches, next
+			return res, nil
+		}
+		// Nothing at or after offset in this segment (compaction can empty
+		// a segment's end): go on with the next one.
+		segs := *p.segs.Load()
+		if i+1 >= len(segs) || segs[i+1].base > hw {
+			return res, nil
+		}
+		offset = max(offset, segs[i+1].base)
+		from = i + 1
+	}
+}
+
+// read returns whole batches from the one holding offset, below the
+// readable size and the high watermark hw, checking each one's checksum.
+func (s *segment) read(offset, hw int64, maxBytes int, buf []byte) ([]byte, int64, error) {
+	limit := s.readable.Load()
+	pos, err := s.findPos(offset, limit)
+	if err != nil || pos >= limit {
+		return nil, offset, err
+	}
+	n := int(min(int64(maxBytes), limit-pos))
+	if n < batchHeaderSize {
+		n = min(batchHeaderSize, int(limit-pos))
+	}
+	if cap(buf) < n {
+		buf = make([]byte, n)
+	}
+	buf = buf[:n]
+	if _, err := s.log.ReadAt(buf, pos); err != nil {
+		return nil, offset, fmt.Errorf("read %s at byte %d: %w", s.name, pos, err)
+	}
+	if size, ok := peekBatchSize(buf); ok && size > n && int64(size) <= limit-pos {
+		// The first batch alone is larger than maxBytes: return it whole.
+		if cap(buf) < size {
+			buf = make([]byte, size)
+		}
+		buf = buf[:size]
+		if _, err := s.log.ReadAt(buf, pos); err != nil {
+			return nil, offset, fmt.Errorf("read %s at byte %d: %w", s.name, pos, err)
+		}
+	}
+	// Keep whole, checked batches below hw.
+	end, next := 0, offset
+	for end < len(buf) {
+		size, ok := peekBatchSize(buf[end:])
+		if ok && size < batchHeaderSize {
+			return nil, offset, &CorruptionError{File: s.name, Pos: pos + int64(end), Err: fmt.Errorf("%w: batch length %d", ErrCorruptBatch, size-batchLengthStart)}
+		}
+		if !ok || size > len(buf)-end {
+			if end == 0 {
+				// Readable data always ends at a batch boundary.
+				return nil, offset, &CorruptionError{File: s.name, Pos: pos, Err: errTruncated}
+			}
+			break
+		}
+		h, err := CheckBatch(buf[end : end+size])
+		if err != nil {
+			return nil, offset, &CorruptionError{File: s.name, Pos: pos + int64(end), Err: err}
+		}
+		if h.BaseOffset >= hw {
+			break
+		}
+		end += size
+		next = h.NextOffset()
+	}
+	return buf[:end], next, nil
+}
+
+// waitFor blocks until the high watermark passes offset, the context ends
+// or the partition closes.
+func (p *partition) waitFor(ctx context.Context, offset int64) error {
+	for {
+		p.notifyMu.Lock()
+		ch := p.notify
+		p.notifyMu.Unlock()
+		if p.hw.Load() > offset {
+			return nil
+		}
+		p.mu.Lock()
+		closed, failed := p.mu.closed, p.mu.failed
+		p.mu.Unlock()
+		if closed {
+			return fmt.Errorf("%s/%d: %w", p.topic, p.id, ErrClosed)
+		}
+		if failed != nil {
+			return failed
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// offsetForTime returns the first offset whose record timestamp is at or
+// after ts, or the high watermark when there is none.
+func (p *partition) offsetForTime(ts int64) (int64, error) {
+	hw := p.hw.Load()
+	segs := *p.segs.Load()
+	for _, s := range segs {
+		if !s.acquire() {
+			return p.offsetForTime(ts) // list changed under us
+		}
+		off, found, err := s.offsetForTime(ts, hw)
+		s.release()
+		if err != nil {
+			return 0, fmt.Errorf("%s/%d: %w", p.topic, p.id, err)
+		}
+		if found {
+			return off, nil
+		}
+	}
+	return hw, nil
+}
+
+func (s *segment) offsetForTime(ts, hw int64) (int64, bool, error) {
+	limit := s.readable.Load()
+	if limit == 0 || s.maxTimestamp() < ts {
+		return 0, false, nil
+	}
+	pos, err := s.timePos(ts, limit)
+	if err != nil {
+		return 0, false, err
+	}
+	pos, err = s.scanTo(pos, limit, func(h *BatchHeader) bool { return h.MaxTimestamp >= ts || h.BaseOffset >= hw })
+	if err != nil || pos >= limit {
+		return 0, false, err
+	}
+	sc := newScanner(s.log, s.name, pos, limit, true)
+	for {
+		h, batch, err := sc.next()
+		if err != nil {
+			if err == io.EOF {
+				return 0, false, nil
+			}
+			return 0, false, err
+		}
+		if h.BaseOffset >= hw {
+			return 0, false, nil
+		}
+		if h.MaxTimestamp < ts {
+			continue
+		}
+		var it RecordIter
+		if err := it.Reset(batch); err != nil {
+			return 0, false, &CorruptionError{File: s.name, Pos: sc.pos - int64(len(batch)), Err: err}
+		}
+		var r Record
+		for it.Next(&r) {
+			if r.Timestamp >= ts {
+				return r.Offset, true, nil
+			}
+		}
+		if err := it.Err(); err != nil {
+			return 0, false, &CorruptionError{File: s.name, Pos: sc.pos - int64(len(batch)), Err: err}
+		}
+	}
+}

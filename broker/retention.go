@@ -1,0 +1,140 @@
+package broker
+
+import (
+	"errors"
+	"time"
+)
+
+// maintain runs retention and compaction every MaintenanceInterval until
+// the broker closes.
+func (b *Broker) maintain() {
+	defer close(b.maintDone)
+	t := time.NewTicker(b.opts.MaintenanceInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-b.maintStop:
+			return
+		case <-t.C:
+		}
+		if err := b.EnforceRetention(); err != nil {
+			b.opts.Logger.Warn("retention", "err", err)
+		}
+		if _, err := b.Compact(); err != nil {
+			b.opts.Logger.Warn("compaction", "err", err)
+		}
+	}
+}
+
+func (b *Broker) partitions() []*partition {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	var ps []*partition
+	for _, t := range b.mu.topics {
+		ps = append(ps, t.parts...)
+	}
+	return ps
+}
+
+// EnforceRetention deletes, in every partition of every topic whose
+// cleanup.policy includes delete, the oldest whole segments whose newest
+// record is older than retention.ms, and then those beyond
+// retention.bytes. An active segment that has expired is rolled so a
+// later pass can delete it.
+func (b *Broker) EnforceRetention() error {
+	var errs []error
+	now := b.opts.Clock.Now()
+	for _, p := range b.partitions() {
+		if _, err := p.enforceRetention(now); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// sealedPrefix returns how many segments from the start are sealed: not
+// active and done with by the syncer, so maintenance may replace or
+// remove them.
+func sealedPrefix(segs []*segment) int {
+	n := 0
+	for _, s := range segs[:len(segs)-1] {
+		s.idxMu.RLock()
+		sealed := s.mem == nil
+		s.idxMu.RUnlock()
+		if !sealed {
+			break
+		}
+		n++
+	}
+	return n
+}
+
+// enforceRetention returns the number of segments deleted.
+func (p *partition) enforceRetention(now time.Time) (int, error) {
+	cfg := p.config()
+	if !cfg.Delete() {
+		return 0, nil
+	}
+	p.maintMu.Lock()
+	defer p.maintMu.Unlock()
+	segs := *p.segs.Load()
+	sealed := sealedPrefix(segs)
+	drop := 0
+	if cfg.RetentionMs >= 0 {
+		cutoff := now.UnixMilli() - cfg.RetentionMs
+		for drop < sealed && segs[drop].maxTimestamp() < cutoff {
+			drop++
+		}
+		if drop == len(segs)-1 {
+			// Everything sealed has expired; if the active segment has
+			// too, roll it so the next pass can delete it.
+			act := segs[len(segs)-1]
+			if act.readable.Load() > 0 && act.maxTimestamp() < cutoff {
+				p.mu.Lock()
+				if p.mu.active == act && p.appendable() == nil {
+					if err := p.roll(now); err != nil {
+						p.mu.Unlock()
+						return 0, err
+					}
+				}
+				p.mu.Unlock()
+			}
+		}
+	}
+	if cfg.RetentionBytes >= 0 {
+		var total int64
+		for _, s := range segs {
+			total += s.readable.Load()
+		}
+		for _, s := range segs[:drop] {
+			total -= s.readable.Load()
+		}
+		for drop < sealed && total-segs[drop].readable.Load() >= cfg.RetentionBytes {
+			total -= segs[drop].readable.Load()
+			drop++
+		}
+	}
+	if drop == 0 {
+		return 0, nil
+	}
+	return drop, p.removeSegments(segs[:drop])
+}
+
+// removeSegments takes the given leading segments out of the list and
+// deletes their files, oldest first, so a crash leaves a consistent
+// prefix removed. Readers still holding one finish on the unlinked file.
+func (p *partition) removeSegments(gone []*segment) error {
+	p.mu.Lock()
+	cur := *p.segs.Load()
+	segs := append([]*segment(nil), cur[len(gone):]...)
+	p.segs.Store(&segs)
+	p.mu.Unlock()
+	var errs []error
+	for _, s := range gone {
+		if err := s.remove(); err != nil {
+			errs = append(errs, err)
+		}
+		s.release()
+	}
+	return errors.Join(errs...)
+}
