@@ -49,9 +49,9 @@ func DefaultTopicConfig() TopicConfig {
 // configKey describes one key: how to parse it into a TopicConfig and how
 // to print it back.
 type configKey struct {
-	doc   string
-	set   func(c *TopicConfig, v string) error
-	get   func(c *TopicConfig) string
+	doc string
+	set func(c *TopicConfig, v string) error
+	get func(c *TopicConfig) string
 }
 
 var configKeys = map[string]configKey{
@@ -62,12 +62,18 @@ var configKeys = map[string]configKey{
 	},
 	"retention.bytes": {
 		doc: "bytes to keep per partition, in whole segments; -1 keeps all",
-		set: func(c *TopicConfig, v string) (err error) { c.RetentionBytes, err = parseInt(v, -1, math.MaxInt64); return },
+		set: func(c *TopicConfig, v string) (err error) {
+			c.RetentionBytes, err = parseInt(v, -1, math.MaxInt64)
+			return
+		},
 		get: func(c *TopicConfig) string { return strconv.FormatInt(c.RetentionBytes, 10) },
 	},
 	"segment.bytes": {
 		doc: "size at which a partition starts a new segment file",
-		set: func(c *TopicConfig, v string) (err error) { c.SegmentBytes, err = parseInt(v, 14, math.MaxInt32); return },
+		set: func(c *TopicConfig, v string) (err error) {
+			c.SegmentBytes, err = parseInt(v, 14, math.MaxInt32)
+			return
+		},
 		get: func(c *TopicConfig) string { return strconv.FormatInt(c.SegmentBytes, 10) },
 	},
 	"segment.ms": {

@@ -57,12 +57,12 @@ type partition struct {
 	mu struct {
 		sync.Mutex
 		active   *segment
-		next     int64     // offset the next record gets
+		next     int64      // offset the next record gets
 		unsynced []*segment // rolled segments not yet synced and sealed, in order
 		dirDirty bool       // segment files created since the directory was synced
 		waiters  []waiter
 		spare    []waiter // recycled waiter slice
-		failed   error      // set when the partition can no longer take appends
+		failed   error    // set when the partition can no longer take appends
 		closed   bool
 	}
 	segs atomic.Pointer[[]*segment]
