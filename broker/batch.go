@@ -190,6 +190,7 @@ type BatchBuilder struct {
 	producer  int64
 	epoch     int16
 	sequence  int32
+	fixedBase bool // base timestamp set by SetBaseTimestamp
 }
 
 // Reset empties the builder, keeping its buffer.
@@ -202,6 +203,7 @@ func (b *BatchBuilder) Reset() {
 	b.baseTime, b.maxTime = 0, 0
 	b.attrs = 0
 	b.producer, b.epoch, b.sequence = -1, -1, -1
+	b.fixedBase = false
 }
 
 // Len is the number of records added since the last Reset.
@@ -218,6 +220,9 @@ func (b *BatchBuilder) Size() int {
 // Add appends r with the next offset delta (the number of records already
 // added); r.Offset is ignored.
 func (b *BatchBuilder) Add(r *Record) {
+	if b.buf == nil {
+		b.Reset()
+	}
 	b.addAt(b.lastDelta+1, r)
 }
 
@@ -225,6 +230,9 @@ func (b *BatchBuilder) Add(r *Record) {
 // delta used before. Compaction uses it to keep offsets while dropping
 // records.
 func (b *BatchBuilder) AddAt(delta int32, r *Record) {
+	if b.buf == nil {
+		b.Reset()
+	}
 	if delta <= b.lastDelta {
 		panic(fmt.Sprintf("broker: offset delta %d after %d", delta, b.lastDelta))
 	}
@@ -232,11 +240,11 @@ func (b *BatchBuilder) AddAt(delta int32, r *Record) {
 }
 
 func (b *BatchBuilder) addAt(delta int32, r *Record) {
-	if b.buf == nil {
-		b.Reset()
-	}
 	if b.n == 0 {
-		b.baseTime, b.maxTime = r.Timestamp, r.Timestamp
+		if !b.fixedBase {
+			b.baseTime = r.Timestamp
+		}
+		b.maxTime = r.Timestamp
 	} else if r.Timestamp > b.maxTime {
 		b.maxTime = r.Timestamp
 	}
@@ -293,6 +301,7 @@ func (b *BatchBuilder) SetBaseTimestamp(ts int64) {
 		b.Reset()
 	}
 	b.baseTime, b.maxTime = ts, ts
+	b.fixedBase = true
 }
 
 // Build finishes the batch with base offset 0 and returns its bytes, which

@@ -232,6 +232,13 @@ func (b *Broker) open() error {
 	if err := fsys.MkdirAll(td, 0o755); err != nil {
 		return err
 	}
+	// Make the directories themselves durable before anything in them.
+	if err := fsys.SyncDir(filepath.Dir(filepath.Clean(b.dir))); err != nil {
+		return err
+	}
+	if err := fsys.SyncDir(b.dir); err != nil {
+		return err
+	}
 	names, err := fsys.ReadDir(td)
 	if err != nil {
 		return err

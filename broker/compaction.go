@@ -71,6 +71,7 @@ func (p *partition) compact(now time.Time, maxKeys int) (CompactStats, error) {
 	}
 	p.maintMu.Lock()
 	defer p.maintMu.Unlock()
+	p.flush()
 	segs := *p.segs.Load()
 	segs = segs[:sealedPrefix(segs)]
 	if len(segs) == 0 {

@@ -74,6 +74,7 @@ type partition struct {
 	maintMu sync.Mutex // serializes retention and compaction
 
 	syncReq  chan struct{}
+	flushReq chan chan struct{} // run a round now and say when done
 	stop     chan struct{}
 	finished chan struct{}
 }
@@ -105,6 +106,7 @@ func openPartition(b *Broker, topic string, id int32, dir string, cfg *atomic.Po
 		b: b, topic: topic, id: id, dir: dir, cfg: cfg,
 		notify:   make(chan struct{}),
 		syncReq:  make(chan struct{}, 1),
+		flushReq: make(chan chan struct{}),
 		stop:     make(chan struct{}),
 		finished: make(chan struct{}),
 	}
@@ -393,6 +395,10 @@ func (p *partition) syncLoop() {
 				continue
 			}
 		case <-tick:
+		case done := <-p.flushReq:
+			p.syncRound(false)
+			close(done)
+			continue
 		case <-p.stop:
 			p.syncRound(false)
 			return
@@ -473,6 +479,18 @@ func (p *partition) syncRound(sealOnly bool) {
 			// Not data loss: the index is rebuilt from the log on open.
 			p.b.opts.Logger.Warn("writing segment index failed", "segment", s.name, "err", err)
 		}
+	}
+}
+
+// flush runs a sync round on the syncer and waits for it, so that every
+// rolled segment is sealed when it returns. It returns at once if the
+// partition is closed.
+func (p *partition) flush() {
+	done := make(chan struct{})
+	select {
+	case p.flushReq <- done:
+		<-done
+	case <-p.finished:
 	}
 }
 

@@ -77,37 +77,42 @@ func (p *partition) enforceRetention(now time.Time) (int, error) {
 	}
 	p.maintMu.Lock()
 	defer p.maintMu.Unlock()
+	p.flush()
 	segs := *p.segs.Load()
+	cutoff := now.UnixMilli() - cfg.RetentionMs
+	if cfg.RetentionMs >= 0 && sealedPrefix(segs) == len(segs)-1 {
+		// Everything sealed has expired or there is nothing sealed; if the
+		// active segment has expired too, roll it so it can go.
+		act := segs[len(segs)-1]
+		expired := true
+		for _, s := range segs {
+			expired = expired && s.maxTimestamp() < cutoff
+		}
+		if expired && act.readable.Load() > 0 {
+			p.mu.Lock()
+			err := p.appendable()
+			if err == nil && p.mu.active == act {
+				err = p.roll(now)
+			}
+			p.mu.Unlock()
+			if err != nil {
+				return 0, err
+			}
+			p.flush()
+			segs = *p.segs.Load()
+		}
+	}
 	sealed := sealedPrefix(segs)
 	drop := 0
 	if cfg.RetentionMs >= 0 {
-		cutoff := now.UnixMilli() - cfg.RetentionMs
 		for drop < sealed && segs[drop].maxTimestamp() < cutoff {
 			drop++
-		}
-		if drop == len(segs)-1 {
-			// Everything sealed has expired; if the active segment has
-			// too, roll it so the next pass can delete it.
-			act := segs[len(segs)-1]
-			if act.readable.Load() > 0 && act.maxTimestamp() < cutoff {
-				p.mu.Lock()
-				if p.mu.active == act && p.appendable() == nil {
-					if err := p.roll(now); err != nil {
-						p.mu.Unlock()
-						return 0, err
-					}
-				}
-				p.mu.Unlock()
-			}
 		}
 	}
 	if cfg.RetentionBytes >= 0 {
 		var total int64
-		for _, s := range segs {
+		for _, s := range segs[drop:] {
 			total += s.readable.Load()
-		}
-		for _, s := range segs[:drop] {
-			total -= s.readable.Load()
 		}
 		for drop < sealed && total-segs[drop].readable.Load() >= cfg.RetentionBytes {
 			total -= segs[drop].readable.Load()
