@@ -44,14 +44,17 @@ func (h keyHasher) sum(key []byte) keyHash {
 	return keyHash{maphash.Bytes(h.a, key), maphash.Bytes(h.b, key)}
 }
 
-// Compact runs one compaction pass over every partition whose cleanup
-// policy includes compact.
-func (b *Broker) Compact() (CompactStats, error) {
+// Compact runs one compaction pass now over every partition whose cleanup
+// policy includes compact. The background pass runs only where enough has
+// been written since the last one.
+func (b *Broker) Compact() (CompactStats, error) { return b.compact(true) }
+
+func (b *Broker) compact(force bool) (CompactStats, error) {
 	var total CompactStats
 	var errs []error
 	now := b.opts.Clock.Now()
 	for _, p := range b.partitions() {
-		st, err := p.compact(now, b.opts.CleanerMaxKeys)
+		st, err := p.compact(now, b.opts.CleanerMaxKeys, force)
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -63,7 +66,11 @@ func (b *Broker) Compact() (CompactStats, error) {
 	return total, errors.Join(errs...)
 }
 
-func (p *partition) compact(now time.Time, maxKeys int) (CompactStats, error) {
+// compact runs one pass. Without force it runs only when the dirty part
+// (sealed segments written since the last pass) is at least as large as
+// the clean part, as Kafka's min.cleanable.dirty.ratio of 0.5, or when
+// tombstones may have expired.
+func (p *partition) compact(now time.Time, maxKeys int, force bool) (CompactStats, error) {
 	var st CompactStats
 	cfg := p.config()
 	if !cfg.Compact() {
@@ -72,29 +79,48 @@ func (p *partition) compact(now time.Time, maxKeys int) (CompactStats, error) {
 	p.maintMu.Lock()
 	defer p.maintMu.Unlock()
 	p.flush()
-	segs := *p.segs.Load()
-	segs = segs[:sealedPrefix(segs)]
+	all := *p.segs.Load()
+	segs := all[:sealedPrefix(all)]
 	if len(segs) == 0 {
 		return st, nil
 	}
-	for _, s := range segs {
-		if !s.acquire() {
-			return st, nil
+	horizon := now.UnixMilli() - cfg.DeleteRetentionMs
+	first := 0 // first dirty segment
+	var clean, dirty int64
+	expiring := false
+	for i, s := range segs {
+		if s.base < p.cleanedTo {
+			first = i + 1
+			clean += s.size
+			expiring = expiring || !s.tombstonesDone && s.maxTimestamp() < horizon
+		} else {
+			dirty += s.size
 		}
-		defer s.release()
+	}
+	if !force && dirty < clean && !expiring || dirty == 0 && !expiring {
+		return st, nil
 	}
 	h := newKeyHasher()
-	latest, upto, err := p.mapKeys(segs, h, maxKeys)
-	if err != nil {
-		return st, err
+	latest, upto := map[keyHash]int64{}, first
+	if first < len(segs) {
+		m, n, err := p.mapKeys(segs[first:], h, maxKeys)
+		if err != nil {
+			return st, err
+		}
+		latest, upto = m, first+n
 	}
-	horizon := now.UnixMilli() - cfg.DeleteRetentionMs
-	for _, s := range segs[:upto] {
+	for i, s := range segs[:upto] {
+		// A clean segment needs reading only if new keys were mapped that
+		// may supersede its records, or its tombstones may expire.
+		if i < first && len(latest) == 0 && (s.tombstonesDone || s.maxTimestamp() >= horizon) {
+			continue
+		}
 		ns, removed, err := p.cleanSegment(s, h, latest, horizon)
 		if err != nil {
 			return st, err
 		}
 		if ns == nil {
+			s.tombstonesDone = s.tombstonesDone || s.maxTimestamp() < horizon
 			continue
 		}
 		st.Segments++
@@ -114,11 +140,13 @@ func (p *partition) compact(now time.Time, maxKeys int) (CompactStats, error) {
 		p.mu.Unlock()
 		s.release() // the list's reference; its files now belong to ns
 	}
+	p.cleanedTo = all[upto].base
 	return st, nil
 }
 
 // mapKeys maps each key in segs to its latest offset, stopping before the
-// segment that would take the map past maxKeys. upto is the number of
+// segment that would take the map past maxKeys (the first segment is
+// always mapped, whatever its key count). It returns the number of
 // segments covered.
 func (p *partition) mapKeys(segs []*segment, h keyHasher, maxKeys int) (map[keyHash]int64, int, error) {
 	latest := make(map[keyHash]int64)
@@ -127,10 +155,7 @@ func (p *partition) mapKeys(segs []*segment, h keyHasher, maxKeys int) (map[keyH
 		if err != nil {
 			return nil, 0, err
 		}
-		if len(latest) > maxKeys {
-			if i == 0 {
-				return nil, 0, fmt.Errorf("%s/%d: compaction: segment %s alone has more than %d keys; raise the cleaner's key limit", p.topic, p.id, s.name, maxKeys)
-			}
+		if len(latest) > maxKeys && i > 0 {
 			// This segment's keys do not fit, and the map now holds
 			// offsets from it: map the segments before it again.
 			return p.mapKeys(segs[:i], h, maxKeys)
@@ -282,7 +307,8 @@ func (p *partition) cleanSegment(s *segment, h keyHasher, latest map[keyHash]int
 		f.Close()
 		return nil, 0, err
 	}
-	ns := &segment{fs: fsys, dir: p.dir, base: s.base, log: f, name: s.name, size: size, synced: size, next: s.next, created: s.created, mem: mem, maxTs: -1}
+	ns := &segment{fs: fsys, dir: p.dir, base: s.base, log: f, name: s.name, size: size, synced: size, next: s.next, created: s.created, mem: mem, maxTs: -1,
+		tombstonesDone: dropTombstones}
 	if size > 0 {
 		ns.maxTs = mem.maxTs
 	}

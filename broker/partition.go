@@ -71,7 +71,8 @@ type partition struct {
 	notifyMu sync.Mutex
 	notify   chan struct{} // closed and replaced when hw moves or the partition closes
 
-	maintMu sync.Mutex // serializes retention and compaction
+	maintMu   sync.Mutex // serializes retention and compaction
+	cleanedTo int64      // compaction has mapped every key below; guarded by maintMu
 
 	syncReq  chan struct{}
 	flushReq chan chan struct{} // run a round now and say when done

@@ -20,7 +20,7 @@ func (b *Broker) maintain() {
 		if err := b.EnforceRetention(); err != nil {
 			b.opts.Logger.Warn("retention", "err", err)
 		}
-		if _, err := b.Compact(); err != nil {
+		if _, err := b.compact(false); err != nil {
 			b.opts.Logger.Warn("compaction", "err", err)
 		}
 	}

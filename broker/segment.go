@@ -84,6 +84,10 @@ type segment struct {
 	offIdx  *indexFile
 	timeIdx *indexFile
 	maxTs   int64 // largest record timestamp, -1 when empty
+
+	// tombstonesDone: compaction removed every tombstone it may (guarded
+	// by partition.maintMu).
+	tombstonesDone bool
 }
 
 func createSegment(fsys vfs.FS, dir string, base int64, now time.Time) (*segment, error) {
