@@ -217,12 +217,12 @@ func (p *partition) cutTail(s *segment, damage *CorruptionError, later []int64) 
 		return err
 	}
 	ev := RecoveryEvent{Topic: p.topic, Partition: p.id, File: damage.File, Pos: damage.Pos, Discarded: size - damage.Pos, Cause: damage.Err, FirstLostOffset: s.next}
-	if err := s.log.Truncate(damage.Pos); err != nil {
-		return fmt.Errorf("truncate %s at byte %d: %w", s.name, damage.Pos, err)
-	}
-	for _, base := range later {
+	// Remove the later segments first, newest first, so that a crash in
+	// the middle leaves the damage in place to be found again, never a
+	// gap in the offsets.
+	for i := len(later) - 1; i >= 0; i-- {
 		for _, suf := range []string{logSuffix, indexSuffix, timeIndexSuffix} {
-			name := segmentName(p.dir, base, suf)
+			name := segmentName(p.dir, later[i], suf)
 			if st, err := fsys.Stat(name); err == nil && suf == logSuffix {
 				ev.Discarded += st.Size()
 				ev.RemovedFiles = append(ev.RemovedFiles, name)
@@ -231,6 +231,14 @@ func (p *partition) cutTail(s *segment, damage *CorruptionError, later []int64) 
 				return err
 			}
 		}
+	}
+	if len(later) > 0 {
+		if err := fsys.SyncDir(p.dir); err != nil {
+			return err
+		}
+	}
+	if err := s.log.Truncate(damage.Pos); err != nil {
+		return fmt.Errorf("truncate %s at byte %d: %w", s.name, damage.Pos, err)
 	}
 	p.b.recovered(ev)
 	return nil
