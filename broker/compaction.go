@@ -78,6 +78,9 @@ func (p *partition) compact(now time.Time, maxKeys int, force bool) (CompactStat
 	}
 	p.maintMu.Lock()
 	defer p.maintMu.Unlock()
+	if p.isClosed() {
+		return st, nil
+	}
 	p.flush()
 	all := *p.segs.Load()
 	segs := all[:sealedPrefix(all)]

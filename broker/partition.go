@@ -46,7 +46,8 @@ type waiter struct {
 // under mu, and never read past a segment's readable size or the high
 // watermark, both raised only after the data is durable.
 //
-// Lock order: mu, then a segment's idxMu; notifyMu is taken alone.
+// Lock order: maintMu, then mu, then a segment's idxMu; notifyMu is taken
+// alone.
 type partition struct {
 	b     *Broker
 	topic string
@@ -322,6 +323,12 @@ func mustSize(s *segment) int64 {
 	return n
 }
 
+func (p *partition) isClosed() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.mu.closed
+}
+
 func (p *partition) appendable() error {
 	if p.mu.closed {
 		return fmt.Errorf("%s/%d: %w", p.topic, p.id, ErrClosed)
@@ -523,6 +530,10 @@ func (p *partition) wake() {
 // close stops the syncer after a final round and seals the active segment
 // so the next open trusts its index.
 func (p *partition) close() error {
+	// Wait out a running retention or compaction pass: it must not swap
+	// files into a directory that is about to be deleted or reused.
+	p.maintMu.Lock()
+	defer p.maintMu.Unlock()
 	p.mu.Lock()
 	if p.mu.closed {
 		p.mu.Unlock()

@@ -77,6 +77,9 @@ func (p *partition) enforceRetention(now time.Time) (int, error) {
 	}
 	p.maintMu.Lock()
 	defer p.maintMu.Unlock()
+	if p.isClosed() {
+		return 0, nil
+	}
 	p.flush()
 	segs := *p.segs.Load()
 	cutoff := now.UnixMilli() - cfg.RetentionMs
