@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -561,7 +562,7 @@ func (b *Broker) DescribeTopic(name string) (TopicInfo, error) {
 }
 
 func (t *topic) info() TopicInfo {
-	ti := TopicInfo{Name: t.name, Config: *t.cfg.Load(), Overrides: t.meta.Config, Internal: IsInternal(t.name)}
+	ti := TopicInfo{Name: t.name, Config: *t.cfg.Load(), Overrides: maps.Clone(t.meta.Config), Internal: IsInternal(t.name)}
 	for _, p := range t.parts {
 		pi := PartitionInfo{Partition: p.id, StartOffset: p.logStart(), EndOffset: p.hw.Load()}
 		for _, s := range *p.segs.Load() {

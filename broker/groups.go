@@ -86,21 +86,36 @@ func (g *groupOffsets) apply(rec *Record) {
 // CommitOffset durably records that group has consumed topic/partition up
 // to (not including) offset.
 func (b *Broker) CommitOffset(ctx context.Context, group, topic string, partition int32, offset int64, metadata string) error {
+	return b.CommitOffsets(ctx, group, []GroupOffset{{Topic: topic, Partition: partition, Offset: offset, Metadata: metadata}})
+}
+
+// CommitOffsets durably records several of a group's offsets at once, in
+// one batch: all of them are committed or none.
+func (b *Broker) CommitOffsets(ctx context.Context, group string, offsets []GroupOffset) error {
 	if group == "" {
 		return fmt.Errorf("commit offset: empty group name")
 	}
-	if _, err := b.partition(topic, partition); err != nil {
-		return err
+	if len(offsets) == 0 {
+		return nil
 	}
-	k := kmsg.NewOffsetCommitKey()
-	k.Version = 1
-	k.Group, k.Topic, k.Partition = group, topic, partition
-	v := kmsg.NewOffsetCommitValue()
-	v.Version = 3
-	v.Offset, v.LeaderEpoch, v.Metadata = offset, -1, metadata
-	v.CommitTimestamp = b.opts.Clock.Now().UnixMilli()
-	rec := Record{Key: k.AppendTo(nil), Value: v.AppendTo(nil), Timestamp: v.CommitTimestamp}
-	return b.writeGroupRecords(ctx, []Record{rec})
+	now := b.opts.Clock.Now().UnixMilli()
+	recs := make([]Record, 0, len(offsets))
+	for _, o := range offsets {
+		if _, err := b.partition(o.Topic, o.Partition); err != nil {
+			return err
+		}
+		if o.Offset < 0 {
+			return fmt.Errorf("commit offset: negative offset %d for %s/%d", o.Offset, o.Topic, o.Partition)
+		}
+		k := kmsg.NewOffsetCommitKey()
+		k.Version = 1
+		k.Group, k.Topic, k.Partition = group, o.Topic, o.Partition
+		v := kmsg.NewOffsetCommitValue()
+		v.Version = 3
+		v.Offset, v.LeaderEpoch, v.Metadata, v.CommitTimestamp = o.Offset, -1, o.Metadata, now
+		recs = append(recs, Record{Key: k.AppendTo(nil), Value: v.AppendTo(nil), Timestamp: now})
+	}
+	return b.writeGroupRecords(ctx, recs)
 }
 
 func (b *Broker) writeGroupRecords(ctx context.Context, recs []Record) error {

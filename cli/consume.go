@@ -192,15 +192,16 @@ func (a *app) consume(ctx context.Context, name string, o consumeOptions) (err e
 			return nil
 		}
 		pos := out.flushedPositions()
+		var offs []broker.GroupOffset
 		for i, p := range parts {
-			if pos[i] == committed[i] {
-				continue
+			if pos[i] != committed[i] {
+				offs = append(offs, broker.GroupOffset{Topic: name, Partition: p, Offset: pos[i]})
 			}
-			if err := b.CommitOffset(ctx, o.group, name, p, pos[i], ""); err != nil {
-				return fmt.Errorf("commit the offsets of group %q: %w", o.group, err)
-			}
-			committed[i] = pos[i]
 		}
+		if err := b.CommitOffsets(ctx, o.group, offs); err != nil {
+			return fmt.Errorf("commit the offsets of group %q: %w", o.group, err)
+		}
+		copy(committed, pos)
 		return nil
 	}
 	if o.group != "" {
