@@ -46,7 +46,7 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"--data", data, "topic", "create", "u", "--partitions", "0"}, exitError},
 		{[]string{"--data", data, "topic", "create", "u", "--config", "nope=1"}, exitError},
 		{[]string{"--data", data, "topic", "consume", "t", "--partition", "3"}, exitError},
-		{[]string{"--data", filepath.Join(data, "missing"), "topic", "list"}, exitError},
+		{[]string{"--data", filepath.Join(data, "missing"), "topic", "describe", "x"}, exitError},
 		// The command line is wrong.
 		{[]string{"frobnicate"}, exitUsage},
 		{[]string{"topic", "craete"}, exitUsage},

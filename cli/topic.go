@@ -96,7 +96,8 @@ func (a *app) topicListCommand() *cobra.Command {
 		Short: "List the topics and their partition counts",
 		Args:  exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) (err error) {
-			b, err := a.openBroker(false)
+			// A new user's first command: it makes the data directory.
+			b, err := a.openBroker(true)
 			if err != nil {
 				return err
 			}
