@@ -327,6 +327,28 @@ func (b *BatchBuilder) Build() []byte {
 	return buf
 }
 
+// emptyBatch returns a batch with h's offsets, timestamps, producer and
+// attributes but no records. Compaction leaves one where it removed every
+// record of a segment's last batch, so the segment still ends where it
+// did and offsets stay contiguous across segments.
+func emptyBatch(h *BatchHeader) []byte {
+	b := make([]byte, batchHeaderSize)
+	binary.BigEndian.PutUint64(b[0:], uint64(h.BaseOffset))
+	binary.BigEndian.PutUint32(b[offBatchLength:], batchHeaderSize-batchLengthStart)
+	binary.BigEndian.PutUint32(b[12:], uint32(h.LeaderEpoch))
+	b[offMagic] = 2
+	binary.BigEndian.PutUint16(b[offAttributes:], uint16(h.Attributes&^attrCompressionMask))
+	binary.BigEndian.PutUint32(b[offLastDelta:], uint32(h.LastOffsetDelta))
+	binary.BigEndian.PutUint64(b[offBaseTime:], uint64(h.BaseTimestamp))
+	binary.BigEndian.PutUint64(b[offMaxTime:], uint64(h.MaxTimestamp))
+	binary.BigEndian.PutUint64(b[offProducerID:], uint64(h.ProducerID))
+	binary.BigEndian.PutUint16(b[offProducerEpoch:], uint16(h.ProducerEpoch))
+	binary.BigEndian.PutUint32(b[offBaseSequence:], uint32(h.BaseSequence))
+	binary.BigEndian.PutUint32(b[offRecordCount:], 0)
+	binary.BigEndian.PutUint32(b[offCRC:], crc32.Checksum(b[crcStart:], crc32c))
+	return b
+}
+
 // RecordIter decodes the records of one uncompressed batch without
 // allocating. Usage:
 //

@@ -244,6 +244,7 @@ func (p *partition) cleanSegment(s *segment, h keyHasher, latest map[keyHash]int
 		fsys.Remove(tmpName)
 		return nil, 0, fmt.Errorf("%s/%d: compact %s: %w", p.topic, p.id, s.name, err)
 	}
+	var lastDropped *BatchHeader // the last batch read, if dropped whole
 	for {
 		hd, batch, err := sc.next()
 		if err == io.EOF {
@@ -252,6 +253,7 @@ func (p *partition) cleanSegment(s *segment, h keyHasher, latest map[keyHash]int
 		if err != nil {
 			return fail(err)
 		}
+		lastDropped = nil
 		if hd.IsControl() {
 			if err := write(batch, &hd); err != nil {
 				return fail(err)
@@ -282,6 +284,7 @@ func (p *partition) cleanSegment(s *segment, h keyHasher, latest map[keyHash]int
 			continue
 		}
 		if kept == 0 {
+			lastDropped = &hd
 			continue
 		}
 		bb.SetLastOffsetDelta(hd.LastOffsetDelta)
@@ -292,6 +295,12 @@ func (p *partition) cleanSegment(s *segment, h keyHasher, latest map[keyHash]int
 			return fail(err)
 		}
 		if err := write(nb, &nh); err != nil {
+			return fail(err)
+		}
+	}
+	if lastDropped != nil {
+		// Keep the segment's end offset: the next segment starts there.
+		if err := write(emptyBatch(lastDropped), lastDropped); err != nil {
 			return fail(err)
 		}
 	}

@@ -31,7 +31,7 @@ const (
 	indexIntervalBytes = 4096
 	offsetEntrySize    = 8
 	timeEntrySize      = 12
-	indexTrailerSize   = 16
+	indexTrailerSize   = 24
 )
 
 type offsetEntry struct {
@@ -47,32 +47,37 @@ type timeEntry struct {
 // errIndexMismatch marks an index file that does not describe its log.
 var errIndexMismatch = errors.New("index does not match log")
 
+// indexTrailer is what an index file says of the log it describes.
+type indexTrailer struct {
+	logSize int64
+	next    int64 // the offset after the segment's last batch
+}
+
 // encodeIndexFile writes entries followed by the trailer.
-func encodeIndexFile(body []byte, logSize int64, count int) []byte {
-	var t [indexTrailerSize]byte
-	binary.BigEndian.PutUint64(t[0:], uint64(logSize))
-	binary.BigEndian.PutUint32(t[8:], uint32(count))
-	body = append(body, t[:12]...)
+func encodeIndexFile(body []byte, t indexTrailer, count int) []byte {
+	body = binary.BigEndian.AppendUint64(body, uint64(t.logSize))
+	body = binary.BigEndian.AppendUint64(body, uint64(t.next))
+	body = binary.BigEndian.AppendUint32(body, uint32(count))
 	crc := crc32.Checksum(body, crc32c)
 	return binary.BigEndian.AppendUint32(body, crc)
 }
 
-func encodeOffsetIndex(es []offsetEntry, logSize int64) []byte {
+func encodeOffsetIndex(es []offsetEntry, t indexTrailer) []byte {
 	b := make([]byte, 0, len(es)*offsetEntrySize+indexTrailerSize)
 	for _, e := range es {
 		b = binary.BigEndian.AppendUint32(b, e.rel)
 		b = binary.BigEndian.AppendUint32(b, e.pos)
 	}
-	return encodeIndexFile(b, logSize, len(es))
+	return encodeIndexFile(b, t, len(es))
 }
 
-func encodeTimeIndex(es []timeEntry, logSize int64) []byte {
+func encodeTimeIndex(es []timeEntry, t indexTrailer) []byte {
 	b := make([]byte, 0, len(es)*timeEntrySize+indexTrailerSize)
 	for _, e := range es {
 		b = binary.BigEndian.AppendUint64(b, uint64(e.ts))
 		b = binary.BigEndian.AppendUint32(b, e.rel)
 	}
-	return encodeIndexFile(b, logSize, len(es))
+	return encodeIndexFile(b, t, len(es))
 }
 
 // indexFile is a sealed index searched on disk.
@@ -80,6 +85,7 @@ type indexFile struct {
 	f         vfs.File
 	n         int // entries
 	entrySize int
+	next      int64 // from the trailer
 }
 
 // openIndexFile opens a sealed index and checks its trailer against the
@@ -113,7 +119,8 @@ func checkIndexFile(f vfs.File, entrySize int, logSize int64) (*indexFile, error
 	if got := int64(binary.BigEndian.Uint64(t[0:])); got != logSize {
 		return nil, fmt.Errorf("%w: written for a log of %d bytes, log has %d", errIndexMismatch, got, logSize)
 	}
-	if int(binary.BigEndian.Uint32(t[8:])) != n {
+	next := int64(binary.BigEndian.Uint64(t[8:]))
+	if int(binary.BigEndian.Uint32(t[16:])) != n {
 		return nil, fmt.Errorf("%w: entry count", errIndexMismatch)
 	}
 	crc := uint32(0)
@@ -126,10 +133,10 @@ func checkIndexFile(f vfs.File, entrySize int, logSize int64) (*indexFile, error
 		crc = crc32.Update(crc, crc32c, buf[:m])
 		pos += m
 	}
-	if crc != binary.BigEndian.Uint32(t[12:]) {
+	if crc != binary.BigEndian.Uint32(t[20:]) {
 		return nil, fmt.Errorf("%w: checksum", errIndexMismatch)
 	}
-	return &indexFile{f: f, n: n, entrySize: entrySize}, nil
+	return &indexFile{f: f, n: n, entrySize: entrySize, next: next}, nil
 }
 
 func (ix *indexFile) entry(i int) ([]byte, error) {
@@ -138,9 +145,9 @@ func (ix *indexFile) entry(i int) ([]byte, error) {
 	return b, err
 }
 
-// floorOffset returns the position of the last entry whose offset is at
-// most rel, or 0 when there is none.
-func (ix *indexFile) floorOffset(rel uint32) (uint32, error) {
+// floorOffset returns the last entry whose offset is at most rel, or the
+// zero entry (the segment's start) when there is none.
+func (ix *indexFile) floorOffset(rel uint32) (offsetEntry, error) {
 	var err error
 	i := sort.Search(ix.n, func(i int) bool {
 		if err != nil {
@@ -151,13 +158,13 @@ func (ix *indexFile) floorOffset(rel uint32) (uint32, error) {
 		return err == nil && binary.BigEndian.Uint32(b) > rel
 	})
 	if err != nil || i == 0 {
-		return 0, err
+		return offsetEntry{}, err
 	}
 	b, err := ix.entry(i - 1)
 	if err != nil {
-		return 0, err
+		return offsetEntry{}, err
 	}
-	return binary.BigEndian.Uint32(b[4:]), nil
+	return offsetEntry{rel: binary.BigEndian.Uint32(b), pos: binary.BigEndian.Uint32(b[4:])}, nil
 }
 
 // floorTime returns the offset of the last entry whose timestamp is below
@@ -239,12 +246,12 @@ func (m *memIndex) finalTimes() []timeEntry {
 	return ts
 }
 
-func (m *memIndex) floorOffset(rel uint32) uint32 {
+func (m *memIndex) floorOffset(rel uint32) offsetEntry {
 	i := sort.Search(len(m.offsets), func(i int) bool { return m.offsets[i].rel > rel })
 	if i == 0 {
-		return 0
+		return offsetEntry{}
 	}
-	return m.offsets[i-1].pos
+	return m.offsets[i-1]
 }
 
 func (m *memIndex) floorTime(ts int64) (uint32, bool) {

@@ -68,6 +68,9 @@ type partition struct {
 	}
 	segs atomic.Pointer[[]*segment]
 	hw   atomic.Int64 // offsets below it are readable and, by default, durable
+	// assigned mirrors mu.next for readers: no batch on disk may reach
+	// it, which catches a damaged base offset (outside the checksum).
+	assigned atomic.Int64
 
 	notifyMu sync.Mutex
 	notify   chan struct{} // closed and replaced when hw moves or the partition closes
@@ -149,16 +152,34 @@ func openPartition(b *Broker, topic string, id int32, dir string, cfg *atomic.Po
 		}
 		return nil, fmt.Errorf("open partition %s/%d: %w", topic, id, err)
 	}
+	prevTrusted := true
 	for i, base := range bases {
+		if len(segs) > 0 {
+			prev := segs[len(segs)-1]
+			if base > prev.next && !prevTrusted {
+				// The segment before lost its unsynced tail in a crash,
+				// but this later one reached the disk: nothing from the
+				// hole on was acknowledged (acknowledging it needed the
+				// tail synced), and the log must stay contiguous.
+				ev := RecoveryEvent{Topic: p.topic, Partition: p.id, File: segmentName(dir, base, logSuffix), FirstLostOffset: prev.next,
+					Cause: fmt.Errorf("offsets %d to %d were lost in a crash; the segments after them were never acknowledged", prev.next, base-1)}
+				if err := p.removeLater(bases[i:], &ev); err != nil {
+					return fail(err)
+				}
+				p.b.recovered(ev)
+				break
+			}
+			if base != prev.next {
+				return fail(&CorruptionError{File: segmentName(dir, base, logSuffix), Pos: 0,
+					Err: fmt.Errorf("segment starts at offset %d, but the segment before it ends at %d", base, prev.next)})
+			}
+		}
 		s, trusted, damage, err := openSegment(fsys, dir, base, now)
 		if err != nil {
 			return fail(err)
 		}
-		if len(segs) > 0 && base < segs[len(segs)-1].next {
-			s.close()
-			return fail(fmt.Errorf("segment %s starts at offset %d, inside the segment before it (ends at %d)", s.name, base, segs[len(segs)-1].next))
-		}
 		segs = append(segs, s)
+		prevTrusted = trusted
 		if !trusted {
 			// Written after the last sync the broker knows completed: it
 			// may be in the page cache only. Make it durable before any
@@ -203,6 +224,7 @@ func openPartition(b *Broker, topic string, id int32, dir string, cfg *atomic.Po
 	}
 	p.mu.active = act
 	p.mu.next = act.next
+	p.assigned.Store(act.next)
 	p.hw.Store(act.next)
 	p.segs.Store(&segs)
 	go p.syncLoop()
@@ -212,18 +234,30 @@ func openPartition(b *Broker, topic string, id int32, dir string, cfg *atomic.Po
 // cutTail truncates s at the damage and removes the segments after it,
 // reporting what was discarded.
 func (p *partition) cutTail(s *segment, damage *CorruptionError, later []int64) error {
-	fsys := p.b.opts.FS
 	size, err := s.log.Size()
 	if err != nil {
 		return err
 	}
 	ev := RecoveryEvent{Topic: p.topic, Partition: p.id, File: damage.File, Pos: damage.Pos, Discarded: size - damage.Pos, Cause: damage.Err, FirstLostOffset: s.next}
-	// Remove the later segments first, newest first, so that a crash in
-	// the middle leaves the damage in place to be found again, never a
-	// gap in the offsets.
-	for i := len(later) - 1; i >= 0; i-- {
+	// Remove the later segments first, so that a crash in the middle
+	// leaves the damage in place to be found again, never a gap.
+	if err := p.removeLater(later, &ev); err != nil {
+		return err
+	}
+	if err := s.log.Truncate(damage.Pos); err != nil {
+		return fmt.Errorf("truncate %s at byte %d: %w", s.name, damage.Pos, err)
+	}
+	p.b.recovered(ev)
+	return nil
+}
+
+// removeLater removes the segments with the given bases during recovery,
+// newest first, adding them to ev.
+func (p *partition) removeLater(bases []int64, ev *RecoveryEvent) error {
+	fsys := p.b.opts.FS
+	for i := len(bases) - 1; i >= 0; i-- {
 		for _, suf := range []string{logSuffix, indexSuffix, timeIndexSuffix} {
-			name := segmentName(p.dir, later[i], suf)
+			name := segmentName(p.dir, bases[i], suf)
 			if st, err := fsys.Stat(name); err == nil && suf == logSuffix {
 				ev.Discarded += st.Size()
 				ev.RemovedFiles = append(ev.RemovedFiles, name)
@@ -233,16 +267,10 @@ func (p *partition) cutTail(s *segment, damage *CorruptionError, later []int64) 
 			}
 		}
 	}
-	if len(later) > 0 {
-		if err := fsys.SyncDir(p.dir); err != nil {
-			return err
-		}
+	if len(bases) == 0 {
+		return nil
 	}
-	if err := s.log.Truncate(damage.Pos); err != nil {
-		return fmt.Errorf("truncate %s at byte %d: %w", s.name, damage.Pos, err)
-	}
-	p.b.recovered(ev)
-	return nil
+	return fsys.SyncDir(p.dir)
 }
 
 func (p *partition) config() *TopicConfig { return p.cfg.Load() }
@@ -262,15 +290,9 @@ func (p *partition) append(batch []byte, done func(AppendResult)) {
 		done(AppendResult{Err: fmt.Errorf("%s/%d: %w: %d bytes, max.message.bytes is %d", p.topic, p.id, ErrRecordTooLarge, len(batch), cfg.MaxMessageBytes)})
 		return
 	}
-	if h.NumRecords == 0 || int64(h.NumRecords) > int64(h.LastOffsetDelta)+1 {
-		done(AppendResult{Err: fmt.Errorf("%s/%d: %w: batch of %d records with last offset delta %d", p.topic, p.id, ErrInvalidRecord, h.NumRecords, h.LastOffsetDelta)})
+	if err := validateRecords(batch, &h, cfg.Compact()); err != nil {
+		done(AppendResult{Err: fmt.Errorf("%s/%d: %w", p.topic, p.id, err)})
 		return
-	}
-	if cfg.Compact() {
-		if err := checkKeyed(batch); err != nil {
-			done(AppendResult{Err: fmt.Errorf("%s/%d: %w", p.topic, p.id, err)})
-			return
-		}
 	}
 	interval := p.b.opts.FsyncInterval > 0
 
@@ -298,6 +320,7 @@ func (p *partition) append(batch []byte, done func(AppendResult)) {
 		return
 	}
 	p.mu.next = h.NextOffset()
+	p.assigned.Store(p.mu.next)
 	res := AppendResult{BaseOffset: h.BaseOffset, LastOffset: h.LastOffset()}
 	if interval {
 		act.readable.Store(act.size)
@@ -336,16 +359,26 @@ func (p *partition) appendable() error {
 	return p.mu.failed
 }
 
-// checkKeyed rejects a batch holding a record without a key: compaction
-// keeps the latest record per key, so a compacted topic needs keys.
-func checkKeyed(batch []byte) error {
+// validateRecords checks every record of a batch being appended, as Kafka
+// does: the framing, offset deltas 0 to n-1, and, in a compacted topic
+// (which keeps the latest record per key), a key on every record.
+func validateRecords(batch []byte, h *BatchHeader, needKeys bool) error {
+	if h.NumRecords == 0 {
+		return fmt.Errorf("%w: empty batch", ErrInvalidRecord)
+	}
+	if h.LastOffsetDelta != h.NumRecords-1 {
+		return fmt.Errorf("%w: batch of %d records has last offset delta %d", ErrInvalidRecord, h.NumRecords, h.LastOffsetDelta)
+	}
 	var it RecordIter
 	if err := it.Reset(batch); err != nil {
 		return err
 	}
 	var r Record
-	for it.Next(&r) {
-		if r.Key == nil {
+	for want := h.BaseOffset; it.Next(&r); want++ {
+		if r.Offset != want {
+			return fmt.Errorf("%w: record %d has offset delta %d", ErrInvalidRecord, want-h.BaseOffset, r.Offset-h.BaseOffset)
+		}
+		if needKeys && r.Key == nil {
 			return fmt.Errorf("%w: record without a key in a compacted topic (cleanup.policy=compact)", ErrInvalidRecord)
 		}
 	}
@@ -562,20 +595,19 @@ func (p *partition) close() error {
 func (p *partition) logStart() int64 { return (*p.segs.Load())[0].base }
 
 // acquireSegment returns the segment that holds offset (the last one whose
-// base is at or below it) with a reader's reference, and its index.
-func (p *partition) acquireSegment(offset int64, from int) (*segment, int, bool) {
+// base is at or below it, or the first) with a reader's reference.
+func (p *partition) acquireSegment(offset int64) (*segment, error) {
 	for {
 		segs := *p.segs.Load()
 		i := sort.Search(len(segs), func(i int) bool { return segs[i].base > offset }) - 1
-		i = max(i, from, 0)
-		if i >= len(segs) {
-			return nil, 0, false
+		if s := segs[max(i, 0)]; s.acquire() {
+			return s, nil
 		}
-		s := segs[i]
-		if s.acquire() {
-			return s, i, true
+		// Removed under us by retention or compaction (look again), or
+		// the partition closed.
+		if p.isClosed() {
+			return nil, fmt.Errorf("%s/%d: %w", p.topic, p.id, ErrClosed)
 		}
-		// Removed under us by retention or compaction: look again.
 	}
 }
 
@@ -597,42 +629,40 @@ type FetchResult struct {
 func (p *partition) fetch(offset int64, maxBytes int, buf []byte) (FetchResult, error) {
 	hw := p.hw.Load()
 	res := FetchResult{HighWatermark: hw, NextOffset: offset}
-	for from := 0; ; {
-		start := p.logStart()
-		res.LogStartOffset = start
-		if offset < start || offset > hw {
-			return res, fmt.Errorf("%s/%d: %w: offset %d, the partition holds %d to %d", p.topic, p.id, ErrOffsetOutOfRange, offset, start, hw)
-		}
-		if offset == hw {
-			return res, nil
-		}
-		s, i, ok := p.acquireSegment(offset, from)
-		if !ok {
-			return res, nil
-		}
-		batches, next, err := s.read(offset, hw, maxBytes, buf)
-		s.release()
-		if err != nil {
-			return res, fmt.Errorf("%s/%d: %w", p.topic, p.id, err)
-		}
-		if len(batches) > 0 {
-			res.Batches, res.NextOffset = batches, next
-			return res, nil
-		}
-		// Nothing at or after offset in this segment (compaction can empty
-		// a segment's end): go on with the next one.
-		segs := *p.segs.Load()
-		if i+1 >= len(segs) || segs[i+1].base > hw {
-			return res, nil
-		}
-		offset = max(offset, segs[i+1].base)
-		from = i + 1
+	start := p.logStart()
+	res.LogStartOffset = start
+	if offset < start || offset > hw {
+		return res, fmt.Errorf("%s/%d: %w: offset %d, the partition holds %d to %d", p.topic, p.id, ErrOffsetOutOfRange, offset, start, hw)
 	}
+	if offset == hw {
+		return res, nil
+	}
+	s, err := p.acquireSegment(offset)
+	if err != nil {
+		return res, err
+	}
+	defer s.release()
+	batches, next, err := s.read(offset, hw, p.assigned.Load(), maxBytes, buf)
+	if err != nil {
+		return res, fmt.Errorf("%s/%d: %w", p.topic, p.id, err)
+	}
+	if len(batches) == 0 {
+		// Every segment ends with a batch holding its last offset (appends
+		// are dense, and compaction keeps an empty batch where it removed a
+		// segment's last one), and the readable size covers the high
+		// watermark: below it, a batch is always found.
+		return res, fmt.Errorf("%s/%d: %w", p.topic, p.id, &CorruptionError{File: s.name, Pos: s.readable.Load(),
+			Err: fmt.Errorf("%w: no batch holds offset %d, below the high watermark %d", ErrCorruptBatch, offset, hw)})
+	}
+	res.Batches, res.NextOffset = batches, next
+	return res, nil
 }
 
 // read returns whole batches from the one holding offset, below the
-// readable size and the high watermark hw, checking each one's checksum.
-func (s *segment) read(offset, hw int64, maxBytes int, buf []byte) ([]byte, int64, error) {
+// readable size and the high watermark hw, checking each one's checksum
+// and that its offsets go up and stay below assigned, the partition's
+// next offset.
+func (s *segment) read(offset, hw, assigned int64, maxBytes int, buf []byte) ([]byte, int64, error) {
 	limit := s.readable.Load()
 	pos, err := s.findPos(offset, limit)
 	if err != nil || pos >= limit {
@@ -660,7 +690,7 @@ func (s *segment) read(offset, hw int64, maxBytes int, buf []byte) ([]byte, int6
 		}
 	}
 	// Keep whole, checked batches below hw.
-	end, next := 0, offset
+	end, next, prev := 0, offset, s.base
 	for end < len(buf) {
 		size, ok := peekBatchSize(buf[end:])
 		if ok && size < batchHeaderSize {
@@ -674,6 +704,12 @@ func (s *segment) read(offset, hw int64, maxBytes int, buf []byte) ([]byte, int6
 			break
 		}
 		h, err := CheckBatch(buf[end : end+size])
+		if err == nil {
+			err = s.checkOffsets(&h, prev)
+		}
+		if err == nil && h.NextOffset() > assigned {
+			err = fmt.Errorf("%w: batch offsets %d to %d, past the partition's end %d", ErrCorruptBatch, h.BaseOffset, h.LastOffset(), assigned)
+		}
 		if err != nil {
 			return nil, offset, &CorruptionError{File: s.name, Pos: pos + int64(end), Err: err}
 		}
@@ -681,7 +717,7 @@ func (s *segment) read(offset, hw int64, maxBytes int, buf []byte) ([]byte, int6
 			break
 		}
 		end += size
-		next = h.NextOffset()
+		next, prev = h.NextOffset(), h.NextOffset()
 	}
 	return buf[:end], next, nil
 }
@@ -720,7 +756,11 @@ func (p *partition) offsetForTime(ts int64) (int64, error) {
 	segs := *p.segs.Load()
 	for _, s := range segs {
 		if !s.acquire() {
-			return p.offsetForTime(ts) // list changed under us
+			// Removed by retention or compaction under us, or closed.
+			if p.isClosed() {
+				return 0, fmt.Errorf("%s/%d: %w", p.topic, p.id, ErrClosed)
+			}
+			return p.offsetForTime(ts)
 		}
 		off, found, err := s.offsetForTime(ts, hw)
 		s.release()
@@ -743,7 +783,7 @@ func (s *segment) offsetForTime(ts, hw int64) (int64, bool, error) {
 	if err != nil {
 		return 0, false, err
 	}
-	pos, err = s.scanTo(pos, limit, func(h *BatchHeader) bool { return h.MaxTimestamp >= ts || h.BaseOffset >= hw })
+	pos, err = s.scanTo(pos, s.base, limit, func(h *BatchHeader) bool { return h.MaxTimestamp >= ts || h.BaseOffset >= hw })
 	if err != nil || pos >= limit {
 		return 0, false, err
 	}

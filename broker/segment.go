@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"math"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -126,28 +127,11 @@ func openSegment(fsys vfs.FS, dir string, base int64, now time.Time) (s *segment
 	s = &segment{fs: fsys, dir: dir, base: base, log: f, name: name, next: base, created: now, size: size, synced: size, maxTs: -1}
 	s.refs.Store(1)
 	if s.loadIndexes() {
-		// The indexes vouch for the whole file; only the batches after
-		// the last offset entry are read, to find the next offset.
-		var from int64
-		if s.offIdx.n > 0 {
-			b, err := s.offIdx.entry(s.offIdx.n - 1)
-			if err != nil {
-				s.close()
-				return nil, false, nil, err
-			}
-			from = int64(binary.BigEndian.Uint32(b[4:]))
-		}
-		sc := newScanner(f, name, from, size, false)
-		for {
-			h, _, err := sc.next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				s.close()
-				return nil, false, nil, err
-			}
-			s.next = h.NextOffset()
+		// The indexes vouch for the whole file, and name its end offset.
+		s.next = s.offIdx.next
+		if s.next < base || s.next-base > math.MaxUint32+1 || (size == 0) != (s.next == base) {
+			s.close()
+			return nil, false, nil, &CorruptionError{File: segmentName(dir, base, indexSuffix), Pos: 0, Err: fmt.Errorf("%w: end offset %d for a segment at %d", errIndexMismatch, s.next, base)}
 		}
 		s.readable.Store(size)
 		return s, true, nil, nil
@@ -160,8 +144,11 @@ func openSegment(fsys vfs.FS, dir string, base int64, now time.Time) (s *segment
 		if err == io.EOF {
 			break
 		}
-		if err == nil && h.BaseOffset < s.next {
-			err = &CorruptionError{File: name, Pos: sc.pos, Err: fmt.Errorf("%w: batch offset %d after %d", ErrCorruptBatch, h.BaseOffset, s.next)}
+		if err == nil {
+			if oerr := s.checkOffsets(&h, s.next); oerr != nil {
+				sc.pos -= int64(h.Size()) // cut at the batch's start
+				err = &CorruptionError{File: name, Pos: sc.pos, Err: oerr}
+			}
 		}
 		if err != nil {
 			if !errors.As(err, &damage) {
@@ -178,6 +165,22 @@ func openSegment(fsys vfs.FS, dir string, base int64, now time.Time) (s *segment
 	s.size, s.synced = sc.pos, sc.pos
 	s.readable.Store(sc.pos)
 	return s, false, damage, nil
+}
+
+// checkOffsets checks that a batch's offsets can follow prev in this
+// segment: not going back, and within the range the segment's 32-bit
+// relative offsets reach. The base offset is outside the checksum, so
+// this is the only check it gets.
+func (s *segment) checkOffsets(h *BatchHeader, prev int64) error {
+	switch {
+	case h.BaseOffset < prev:
+		return fmt.Errorf("%w: batch offset %d goes back (expected at least %d)", ErrCorruptBatch, h.BaseOffset, prev)
+	case h.BaseOffset > math.MaxInt64-int64(h.LastOffsetDelta)-1:
+		return fmt.Errorf("%w: batch offset %d overflows", ErrCorruptBatch, h.BaseOffset)
+	case h.LastOffset()-s.base > math.MaxUint32:
+		return fmt.Errorf("%w: batch offset %d is out of range for the segment at %d", ErrCorruptBatch, h.BaseOffset, s.base)
+	}
+	return nil
 }
 
 // loadIndexes opens the sealed indexes if both match the log.
@@ -283,10 +286,11 @@ func (s *segment) seal() error {
 	size := s.readable.Load()
 	offName := segmentName(s.dir, s.base, indexSuffix)
 	timeName := segmentName(s.dir, s.base, timeIndexSuffix)
-	if err := writeFileAtomic(s.fs, offName, encodeOffsetIndex(m.offsets, size)); err != nil {
+	t := indexTrailer{logSize: size, next: s.next}
+	if err := writeFileAtomic(s.fs, offName, encodeOffsetIndex(m.offsets, t)); err != nil {
 		return err
 	}
-	if err := writeFileAtomic(s.fs, timeName, encodeTimeIndex(m.finalTimes(), size)); err != nil {
+	if err := writeFileAtomic(s.fs, timeName, encodeTimeIndex(m.finalTimes(), t)); err != nil {
 		return err
 	}
 	off, err := openIndexFile(s.fs, offName, offsetEntrySize, size)
@@ -377,23 +381,26 @@ func (s *segment) remove() error {
 func (s *segment) findPos(offset int64, limit int64) (int64, error) {
 	rel := uint32(max(offset-s.base, 0))
 	s.idxMu.RLock()
-	var pos uint32
+	var e offsetEntry
 	var err error
 	if s.mem != nil {
-		pos = s.mem.floorOffset(rel)
+		e = s.mem.floorOffset(rel)
 	} else {
-		pos, err = s.offIdx.floorOffset(rel)
+		e, err = s.offIdx.floorOffset(rel)
 	}
 	s.idxMu.RUnlock()
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", segmentName(s.dir, s.base, indexSuffix), err)
 	}
-	return s.scanTo(int64(pos), limit, func(h *BatchHeader) bool { return h.LastOffset() >= offset })
+	return s.scanTo(int64(e.pos), s.base+int64(e.rel), limit, func(h *BatchHeader) bool { return h.LastOffset() >= offset })
 }
 
-// scanTo walks batch headers from pos and returns the position of the
-// first batch for which stop is true, or limit.
-func (s *segment) scanTo(pos, limit int64, stop func(*BatchHeader) bool) (int64, error) {
+// scanTo walks batch headers from pos, where a batch at or after offset
+// from starts, and returns the position of the first batch for which stop
+// is true, or limit. Offsets that go back are damage: the base offset is
+// outside the checksum.
+func (s *segment) scanTo(pos, from, limit int64, stop func(*BatchHeader) bool) (int64, error) {
+	prev := from
 	var hb [batchHeaderSize]byte
 	for pos < limit {
 		if limit-pos < batchHeaderSize {
@@ -403,6 +410,9 @@ func (s *segment) scanTo(pos, limit int64, stop func(*BatchHeader) bool) (int64,
 			return 0, fmt.Errorf("read %s at byte %d: %w", s.name, pos, err)
 		}
 		h, err := ParseBatchHeader(hb[:])
+		if err == nil {
+			err = s.checkOffsets(&h, prev)
+		}
 		if err != nil {
 			return 0, &CorruptionError{File: s.name, Pos: pos, Err: err}
 		}
@@ -410,6 +420,7 @@ func (s *segment) scanTo(pos, limit int64, stop func(*BatchHeader) bool) (int64,
 			return pos, nil
 		}
 		pos += int64(h.Size())
+		prev = h.NextOffset()
 	}
 	return limit, nil
 }

@@ -36,8 +36,12 @@ import (
 // Unlike the os package, Open of a directory fails with syscall.EISDIR:
 // directories are read with ReadDir and synced with SyncDir.
 type MemFS struct {
-	// Lock order: MemFS.mu, then memFile.mu, then memNode.mu.
-	mu struct {
+	// crashMu makes a Crash one instant: File.Sync holds it shared and
+	// Crash exclusively, so no sync is half seen.
+	//
+	// Lock order: crashMu, then MemFS.mu, then memFile.mu, then memNode.mu.
+	crashMu sync.RWMutex
+	mu      struct {
 		sync.Mutex
 		// root is the root directory.
 		root *memNode
@@ -99,6 +103,8 @@ func newMemFile() *memNode {
 // last SyncDir. Files open on m and locks held on m are not carried over.
 // The receiver is left untouched and usable; the two never share memory.
 func (m *MemFS) Crash() *MemFS {
+	m.crashMu.Lock()
+	defer m.crashMu.Unlock()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	c := &MemFS{}
@@ -212,7 +218,7 @@ func (m *MemFS) Create(name string) (File, error) {
 		n.mu.data = n.mu.data[:0]
 		n.mu.Unlock()
 	}
-	return &memFile{name: name, node: n, writable: true}, nil
+	return &memFile{fs: m, name: name, node: n, writable: true}, nil
 }
 
 // Open implements FS.
@@ -235,7 +241,7 @@ func (m *MemFS) open(name string, writable bool) (File, error) {
 	if n.isDir {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: syscall.EISDIR}
 	}
-	return &memFile{name: name, node: n, writable: writable, append: writable}, nil
+	return &memFile{fs: m, name: name, node: n, writable: writable, append: writable}, nil
 }
 
 // Remove implements FS.
@@ -440,6 +446,7 @@ func (l *memLock) Close() error {
 // memFile is an open File of a MemFS. It keeps its node when the name is
 // removed or renamed, like an open file on a real disk.
 type memFile struct {
+	fs       *MemFS
 	name     string
 	node     *memNode
 	writable bool
@@ -545,6 +552,8 @@ func (f *memFile) Sync() error {
 	if f.closed.Load() {
 		return f.err("sync", fs.ErrClosed)
 	}
+	f.fs.crashMu.RLock()
+	defer f.fs.crashMu.RUnlock()
 	n := f.node
 	n.mu.Lock()
 	defer n.mu.Unlock()
