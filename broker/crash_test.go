@@ -551,9 +551,7 @@ func crashMemFSRun(t *testing.T, seed uint64) {
 }
 
 // crashMemFSCheckPrefix checks that partition p of b holds a prefix of
-// the log written, offsets dense from 0, and returns the length of its
-// dense prefix. While crashKnownHoleBug is set, a hole is logged, and
-// the records after it are still checked against the log written.
+// the log written, offsets dense from 0, and returns its length.
 func crashMemFSCheckPrefix(t *testing.T, b *Broker, p int32, written map[int64]memCrashRecord) int64 {
 	t.Helper()
 	_, end, err := b.Offsets("t", p)
@@ -561,8 +559,7 @@ func crashMemFSCheckPrefix(t *testing.T, b *Broker, p int32, written map[int64]m
 		t.Fatal(err)
 	}
 	r := b.NewReader("t", p, 0)
-	var n, dense int64
-	hole := false
+	var n int64
 	for {
 		rec, ok, err := r.TryNext()
 		if err != nil {
@@ -576,11 +573,7 @@ func crashMemFSCheckPrefix(t *testing.T, b *Broker, p int32, written map[int64]m
 			t.Fatalf("partition %d offset %d: %v", p, rec.Offset, err)
 		}
 		if rec.Offset != n {
-			if !crashKnownHoleBug || rec.Offset < n {
-				t.Fatalf("partition %d: offset %d follows %d", p, rec.Offset, n-1)
-			}
-			t.Logf("BUG (TestCrashRolledSegmentTailLost): partition %d: offset %d follows %d", p, rec.Offset, n-1)
-			hole, n = true, rec.Offset
+			t.Fatalf("partition %d: offset %d follows %d", p, rec.Offset, n-1)
 		}
 		want, ok := written[rec.Offset]
 		if !ok || string(rec.Key) != strconv.Itoa(want.producer) || seq != want.seq {
@@ -588,18 +581,11 @@ func crashMemFSCheckPrefix(t *testing.T, b *Broker, p int32, written map[int64]m
 				p, rec.Offset, rec.Key, seq, want.producer, want.seq)
 		}
 		n++
-		if !hole {
-			dense = n
-		}
 	}
 	if n != end {
-		if !crashKnownHoleBug || n > end {
-			t.Errorf("partition %d: read up to offset %d, end offset %d", p, n, end)
-		} else {
-			t.Logf("BUG (TestCrashRolledSegmentTailLost): partition %d: records end at offset %d, the end offset is %d", p, n, end)
-		}
+		t.Errorf("partition %d: read up to offset %d, end offset %d", p, n, end)
 	}
-	return dense
+	return n
 }
 
 // crashFS is a file system under test with the data directory in it.
@@ -958,12 +944,6 @@ func crashCheckSequence(t *testing.T, b *Broker, n int64) {
 	}
 }
 
-// crashKnownHoleBug is set while the broker can open a partition with a
-// hole in its offsets after a crash (TestCrashRolledSegmentTailLost). The
-// MemFS crash test then logs a hole instead of failing; set it to false
-// when the bug is fixed.
-const crashKnownHoleBug = true
-
 // TestCrashRolledSegmentTailLost builds the disk a power loss can leave
 // when a segment was rolled after its last sync: its unsynced tail is
 // lost, but the next segment's file is there, because a sync round
@@ -974,11 +954,10 @@ const crashKnownHoleBug = true
 // must be a prefix of the log, with dense offsets, as it is when the
 // lost tail ends in a torn batch.
 //
-// Today the broker takes the next segment's base as the end of the log,
-// leaving a hole: readers jump over it and the next append lands after
-// it; with data in the next segment, records after the hole are served.
+// A broker that took the next segment's base as the end of the log would
+// leave a hole: readers jump over it and the next append lands after it;
+// with data in the next segment, records after the hole are served.
 func TestCrashRolledSegmentTailLost(t *testing.T) {
-	t.Skip("BUG: openPartition accepts an offset gap after a recovered (untrusted) segment; see the comment")
 	for _, nextHasData := range []bool{false, true} {
 		for _, cf := range crashFileSystems(t) {
 			t.Run(fmt.Sprintf("nextHasData=%v/%s", nextHasData, cf.name), func(t *testing.T) {
@@ -1062,7 +1041,6 @@ func crashRolledSegmentTailLost(t *testing.T, cf crashFS, nextHasData bool) {
 // at one instant even while files are being synced: a file synced after
 // another one's sync completed can never be newer in the crashed copy.
 func TestCrashMemFSCrashIsAnInstant(t *testing.T) {
-	t.Skip("BUG: vfs.MemFS.Crash copies files one by one under MemFS.mu, but File.Sync takes only the file's lock, so a Crash taken during syncs mixes moments")
 	mem := vfs.NewMem()
 	a, err := mem.Create("/a")
 	if err != nil {
@@ -1111,12 +1089,6 @@ func TestCrashMemFSCrashIsAnInstant(t *testing.T) {
 	}
 }
 
-// crashKnownOffsetBugs is set while recovery keeps a checked batch whose
-// offsets go back or out of range (TestCrashTailBatchWithOldOffset,
-// TestCrashTailBatchOffsetOutOfRange); FuzzSegmentRecovery then skips
-// inputs that hold one. Set it to false when they are fixed.
-const crashKnownOffsetBugs = true
-
 // crashReopenWithTail builds partition 0 of t with the sequence 0 to n-1
 // in segments of segBytes, closes the broker, appends tail(active
 // segment's bytes) to the active segment file as a crash could leave it,
@@ -1153,12 +1125,11 @@ func crashReopenWithTail(t *testing.T, cf crashFS, n int, segBytes int, tail fun
 // checksum does not cover, was damaged) at the end of the active
 // segment. Recovery must cut it at its start.
 //
-// Today the damage is reported at the batch's end: the batch stays in
-// the file, the segment's size counts it, and the next append lands
-// after it; after another crash, the open cuts at the same place again,
+// Reported at the batch's end, the damage would stay in the file, the
+// segment's size would count it, and the next append would land after
+// it; after another crash, the open would cut at the same place again,
 // discarding that acknowledged append.
 func TestCrashTailBatchWithOldOffset(t *testing.T) {
-	t.Skip("BUG: openSegment reports a batch offset that goes back at sc.pos, after the batch, not at its start; the batch is kept and acknowledged appends after it are cut at the next open")
 	for _, cf := range crashFileSystems(t) {
 		t.Run(cf.name, func(t *testing.T) {
 			const n = 40
@@ -1206,12 +1177,11 @@ func TestCrashTailBatchWithOldOffset(t *testing.T) {
 // of its index, or so far that its last offset overflows. Appends never
 // write such a batch (they roll first), so recovery must cut it.
 //
-// Today recovery keeps it. Past 2^32 the index's relative offsets wrap,
+// Kept, it would do harm: past 2^32 the index's relative offsets wrap,
 // and a read positioned at an acknowledged record lands past it; with an
-// overflow the partition's end offset turns negative and no record can
-// be read at all.
+// overflow the partition's end offset turns negative and no record can be
+// read at all.
 func TestCrashTailBatchOffsetOutOfRange(t *testing.T) {
-	t.Skip("BUG: openSegment accepts a checked batch whose offsets overflow int64 or the segment's uint32 relative range")
 	for _, base := range []int64{1<<32 + 50, math.MaxInt64 - 1} {
 		for _, cf := range crashFileSystems(t) {
 			t.Run(fmt.Sprintf("base=%d/%s", base, cf.name), func(t *testing.T) {

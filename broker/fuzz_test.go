@@ -453,9 +453,6 @@ func fuzzSegmentRecovery(t *testing.T, nBatches int, mode uint8, at int64, data 
 			}
 		}
 	}
-	if bug := fuzzKnownBug(t, mem); bug != "" {
-		t.Skip("BUG: " + bug)
-	}
 
 	done := make(chan error, 1)
 	go func() { done <- fuzzOpenAndRead(opts, prefix, intact) }()
@@ -469,62 +466,6 @@ func fuzzSegmentRecovery(t *testing.T, nBatches int, mode uint8, at int64, data 
 	case <-timer.C:
 		t.Fatal("opening and reading the partition did not finish in 10s")
 	}
-}
-
-// fuzzKnownBug returns the known broker bug that the partition's files
-// would run into, if any, so that the fuzzer can look for others. It
-// walks the checked batches at the start of each segment file, as
-// recovery does.
-func fuzzKnownBug(t *testing.T, fsys vfs.FS) string {
-	dir := filepath.Join(fuzzDataDir, topicsDir, "t", "0")
-	names, err := fsys.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	next := int64(-1)
-	for _, n := range names {
-		base, ok := parseSegmentName(n)
-		if !ok {
-			continue
-		}
-		if crashKnownHoleBug && next >= 0 && base > next {
-			return "a segment starting after the end of the one before it leaves a hole (TestCrashRolledSegmentTailLost)"
-		}
-		next = base
-		data := fuzzFile(t, fsys, filepath.Join(dir, n))
-		// A sealed segment's batches are walked by their headers only.
-		hnext := base
-		for pos := 0; len(data)-pos >= batchHeaderSize; {
-			h, err := ParseBatchHeader(data[pos:])
-			if err != nil || h.Size() > len(data)-pos {
-				break
-			}
-			if crashKnownOffsetBugs && (h.BaseOffset < hnext || h.LastOffset() < h.BaseOffset || h.LastOffset()-base > math.MaxUint32) {
-				return "a batch header whose offset goes back or overflows is trusted in a sealed segment (TestCrashTailBatchOffsetOutOfRange)"
-			}
-			hnext = h.NextOffset()
-			pos += h.Size()
-		}
-		for pos := 0; len(data)-pos >= batchHeaderSize; {
-			size, _ := peekBatchSize(data[pos:])
-			if size < batchHeaderSize || size > len(data)-pos {
-				break
-			}
-			h, err := CheckBatch(data[pos : pos+size])
-			if err != nil {
-				break
-			}
-			if crashKnownOffsetBugs && h.BaseOffset < next {
-				return "a checked batch whose offset goes back is kept, and what follows it is cut at the next open (TestCrashTailBatchWithOldOffset)"
-			}
-			if crashKnownOffsetBugs && (h.LastOffset() < h.BaseOffset || h.LastOffset()-base > math.MaxUint32) {
-				return "a checked batch whose offsets overflow is accepted (TestCrashTailBatchOffsetOutOfRange)"
-			}
-			next = h.NextOffset()
-			pos += size
-		}
-	}
-	return ""
 }
 
 // fuzzClock keeps the broker's time still so that an input always does
