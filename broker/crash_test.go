@@ -638,17 +638,7 @@ func crashReadFile(t *testing.T, fsys vfs.FS, name string) []byte {
 // crashWriteFile replaces a file's contents through fsys, durably.
 func crashWriteFile(t *testing.T, fsys vfs.FS, name string, data []byte) {
 	t.Helper()
-	f, err := fsys.Create(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.Write(data); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Sync(); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
+	if err := writeFileSync(fsys, name, data); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -492,17 +492,7 @@ func fuzzFile(t *testing.T, fsys vfs.FS, name string) []byte {
 }
 
 func fuzzWrite(t *testing.T, fsys vfs.FS, name string, data []byte) {
-	f, err := fsys.Create(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.Write(data); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Sync(); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
+	if err := writeFileSync(fsys, name, data); err != nil {
 		t.Fatal(err)
 	}
 	if err := fsys.SyncDir(filepath.Dir(name)); err != nil {
