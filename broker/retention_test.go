@@ -135,3 +135,22 @@ func TestRetentionSkipsCompactOnlyTopics(t *testing.T) {
 		}
 	})
 }
+
+func TestSegmentRollsByAge(t *testing.T) {
+	forEachFS(t, func(t *testing.T, e *env) {
+		e.create("t", 1, map[string]string{"segment.ms": "1000"})
+		e.produce("t", 0, 0, "", "a")
+		e.produce("t", 0, 0, "", "b")
+		if n := len(e.segmentFiles("t", 0)); n != 1 {
+			t.Fatalf("%d segments before the segment's age passed", n)
+		}
+		e.clock.Advance(1001 * time.Millisecond)
+		e.produce("t", 0, 0, "", "c")
+		if n := len(e.segmentFiles("t", 0)); n != 2 {
+			t.Fatalf("%d segments after segment.ms passed", n)
+		}
+		if gs := e.readAll("t", 0, 0); values(gs) != "a,b,c" {
+			t.Fatalf("read %s", values(gs))
+		}
+	})
+}
