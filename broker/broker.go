@@ -258,7 +258,7 @@ func (b *Broker) open() error {
 		b.mu.topics[t.name] = t
 	}
 	if _, ok := b.mu.topics[OffsetsTopic]; !ok {
-		if err := b.createTopic(OffsetsTopic, 1, map[string]string{"cleanup.policy": PolicyCompact}, true); err != nil {
+		if err := b.createTopic(OffsetsTopic, 1, map[string]string{"cleanup.policy": PolicyCompact}); err != nil {
 			return err
 		}
 	}
@@ -315,6 +315,9 @@ func (b *Broker) Close() error {
 		close(b.maintStop)
 		<-b.maintDone
 	}
+	// Wait out a topic being created or deleted.
+	b.adminMu.Lock()
+	defer b.adminMu.Unlock()
 	err := b.closeTopics()
 	if lerr := b.lock.Close(); err == nil {
 		err = lerr
@@ -390,7 +393,7 @@ func (b *Broker) CreateTopic(name string, partitions int, config map[string]stri
 	if err := ValidateTopicName(name); err != nil {
 		return err
 	}
-	return b.createTopic(name, partitions, config, false)
+	return b.createTopic(name, partitions, config)
 }
 
 // CreateInternalTopic creates a topic whose name starts with "__", for the
@@ -400,14 +403,14 @@ func (b *Broker) CreateInternalTopic(name string, partitions int, config map[str
 	if !IsInternal(name) {
 		return fmt.Errorf("%w: internal topic names start with \"__\", got %q", ErrInvalidTopic, name)
 	}
-	err := b.createTopic(name, partitions, config, true)
+	err := b.createTopic(name, partitions, config)
 	if errors.Is(err, ErrTopicExists) {
 		return nil
 	}
 	return err
 }
 
-func (b *Broker) createTopic(name string, partitions int, config map[string]string, opening bool) error {
+func (b *Broker) createTopic(name string, partitions int, config map[string]string) error {
 	if err := validName(name); err != nil {
 		return err
 	}
@@ -424,7 +427,7 @@ func (b *Broker) createTopic(name string, partitions int, config map[string]stri
 	_, exists := b.mu.topics[name]
 	closed := b.mu.closed
 	b.mu.RUnlock()
-	if closed && !opening {
+	if closed {
 		return ErrClosed
 	}
 	if exists {
@@ -487,6 +490,10 @@ func (b *Broker) DeleteTopic(name string) error {
 	b.adminMu.Lock()
 	defer b.adminMu.Unlock()
 	b.mu.Lock()
+	if b.mu.closed {
+		b.mu.Unlock()
+		return ErrClosed
+	}
 	t, ok := b.mu.topics[name]
 	if ok {
 		delete(b.mu.topics, name)
@@ -505,7 +512,7 @@ func (b *Broker) DeleteTopic(name string) error {
 	}
 	// The rename is the point of no return: a crash after it finishes the
 	// removal on the next open.
-	grave := filepath.Join(dd, fmt.Sprintf("%s.%d", name, time.Now().UnixNano()))
+	grave := filepath.Join(dd, fmt.Sprintf("%s.%d", name, b.opts.Clock.Now().UnixNano()))
 	if err := fsys.Rename(filepath.Join(b.dir, topicsDir, name), grave); err != nil {
 		return fmt.Errorf("delete topic %s: %w", name, err)
 	}

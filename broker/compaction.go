@@ -326,6 +326,7 @@ func (p *partition) cleanSegment(s *segment, h keyHasher, latest map[keyHash]int
 	}
 	ns.readable.Store(size)
 	ns.refs.Store(1)
+	ns.retired.Store(true)
 	if err := ns.seal(); err != nil {
 		// The log is in place; its index is rebuilt on the next open.
 		p.b.opts.Logger.Warn("writing compacted segment index failed", "segment", ns.name, "err", err)

@@ -179,10 +179,15 @@ func parseMs(v string, lo int64) (int64, error) {
 		return n, nil
 	}
 	if d, ok := strings.CutSuffix(v, "d"); ok {
-		if n, err := strconv.ParseInt(d, 10, 64); err == nil && n >= 0 && n < math.MaxInt64/int64(24*time.Hour) {
-			return int64(time.Duration(n) * 24 * time.Hour / time.Millisecond), nil
+		n, err := strconv.ParseInt(d, 10, 64)
+		if err != nil || n < 0 || n >= math.MaxInt64/int64(24*time.Hour) {
+			return 0, fmt.Errorf("not milliseconds or a duration such as 30s, 2h or 7d")
 		}
-		return 0, fmt.Errorf("not milliseconds or a duration")
+		if ms := n * 24 * 3600 * 1000; ms < lo {
+			return 0, fmt.Errorf("must be at least %dms", lo)
+		} else {
+			return ms, nil
+		}
 	}
 	d, err := time.ParseDuration(v)
 	if err != nil {

@@ -122,7 +122,8 @@ func (b *Broker) writeGroupRecords(ctx context.Context, recs []Record) error {
 	g := &b.groups
 	g.writeMu.Lock()
 	defer g.writeMu.Unlock()
-	if _, err := b.AppendRecords(ctx, OffsetsTopic, 0, recs...); err != nil {
+	// Wait for the outcome even if ctx ends: the view must follow the log.
+	if _, err := b.AppendRecords(context.WithoutCancel(ctx), OffsetsTopic, 0, recs...); err != nil {
 		return fmt.Errorf("commit offset: %w", err)
 	}
 	for i := range recs {

@@ -214,6 +214,7 @@ func openPartition(b *Broker, topic string, id int32, dir string, cfg *atomic.Po
 				return fail(err)
 			}
 		}
+		s.retired.Store(true)
 	}
 	act := segs[len(segs)-1]
 	if err := act.activate(); err != nil {
@@ -393,7 +394,7 @@ func (p *partition) maybeRoll(size int, lastDelta int32, now time.Time, cfg *Top
 		return nil
 	}
 	full := act.size+int64(size) > cfg.SegmentBytes
-	old := now.Sub(act.created) >= time.Duration(cfg.SegmentMs)*time.Millisecond
+	old := now.Sub(act.created).Milliseconds() >= cfg.SegmentMs
 	overflow := p.mu.next+int64(lastDelta)-act.base > math.MaxUint32 || act.size+int64(size) > math.MaxUint32
 	if !full && !old && !overflow {
 		return nil
@@ -525,8 +526,17 @@ func (p *partition) syncRound(sealOnly bool) {
 	for _, s := range segs {
 		s.synced = s.size
 		if err := s.seal(); err != nil {
-			// Not data loss: the index is rebuilt from the log on open.
+			// Not data loss: lookups go on through the index in memory,
+			// and the index file is rebuilt from the log on open.
 			p.b.opts.Logger.Warn("writing segment index failed", "segment", s.name, "err", err)
+		}
+		s.retired.Store(true)
+	}
+	if len(segs) > 0 {
+		// Make the new index files' entries durable, so a crash does not
+		// leave a synced segment to be scanned again.
+		if err := p.b.opts.FS.SyncDir(p.dir); err != nil {
+			p.b.opts.Logger.Warn("syncing partition directory failed", "dir", p.dir, "err", err)
 		}
 	}
 }
@@ -581,9 +591,11 @@ func (p *partition) close() error {
 	failed := p.mu.failed
 	act := p.mu.active
 	p.mu.Unlock()
-	var err error
+	err := failed
 	if failed == nil && act.readable.Load() == act.size {
-		err = act.seal()
+		if err = act.seal(); err == nil {
+			err = p.b.opts.FS.SyncDir(p.dir)
+		}
 	}
 	for _, s := range *p.segs.Load() {
 		s.release()
@@ -600,7 +612,11 @@ func (p *partition) acquireSegment(offset int64) (*segment, error) {
 	for {
 		segs := *p.segs.Load()
 		i := sort.Search(len(segs), func(i int) bool { return segs[i].base > offset }) - 1
-		if s := segs[max(i, 0)]; s.acquire() {
+		if i < 0 {
+			// Retention removed the segment since the caller checked.
+			return nil, fmt.Errorf("%s/%d: %w: offset %d, the partition starts at %d", p.topic, p.id, ErrOffsetOutOfRange, offset, segs[0].base)
+		}
+		if s := segs[i]; s.acquire() {
 			return s, nil
 		}
 		// Removed under us by retention or compaction (look again), or

@@ -52,16 +52,13 @@ func (b *Broker) EnforceRetention() error {
 	return errors.Join(errs...)
 }
 
-// sealedPrefix returns how many segments from the start are sealed: not
+// sealedPrefix returns how many segments from the start are retired: not
 // active and done with by the syncer, so maintenance may replace or
 // remove them.
 func sealedPrefix(segs []*segment) int {
 	n := 0
 	for _, s := range segs[:len(segs)-1] {
-		s.idxMu.RLock()
-		sealed := s.mem == nil
-		s.idxMu.RUnlock()
-		if !sealed {
+		if !s.retired.Load() {
 			break
 		}
 		n++
@@ -72,15 +69,16 @@ func sealedPrefix(segs []*segment) int {
 // enforceRetention returns the number of segments deleted.
 func (p *partition) enforceRetention(now time.Time) (int, error) {
 	cfg := p.config()
-	if !cfg.Delete() {
-		return 0, nil
-	}
 	p.maintMu.Lock()
 	defer p.maintMu.Unlock()
 	if p.isClosed() {
 		return 0, nil
 	}
 	p.flush()
+	p.retrySeals()
+	if !cfg.Delete() {
+		return 0, nil
+	}
 	segs := *p.segs.Load()
 	cutoff := now.UnixMilli() - cfg.RetentionMs
 	if cfg.RetentionMs >= 0 && sealedPrefix(segs) == len(segs)-1 {
@@ -126,6 +124,23 @@ func (p *partition) enforceRetention(now time.Time) (int, error) {
 		return 0, nil
 	}
 	return drop, p.removeSegments(segs[:drop])
+}
+
+// retrySeals writes the index files of retired segments whose seal failed
+// (a full disk, say), so the next open need not scan them. Called with
+// maintMu held.
+func (p *partition) retrySeals() {
+	segs := *p.segs.Load()
+	for _, s := range segs[:sealedPrefix(segs)] {
+		s.idxMu.RLock()
+		unsealed := s.mem != nil
+		s.idxMu.RUnlock()
+		if unsealed {
+			if err := s.seal(); err != nil {
+				p.b.opts.Logger.Warn("writing segment index failed again", "segment", s.name, "err", err)
+			}
+		}
+	}
 }
 
 // removeSegments takes the given leading segments out of the list and

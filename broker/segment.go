@@ -77,8 +77,11 @@ type segment struct {
 
 	synced   int64        // bytes known durable; used by the syncer only
 	readable atomic.Int64 // bytes readers may see
-	refs     atomic.Int32
-	removed  atomic.Bool // files unlinked; close on last release
+	// retired: rolled, and the syncer is done with it (synced, sealed or
+	// failed to seal), so maintenance may remove or replace it.
+	retired atomic.Bool
+	refs    atomic.Int32
+	removed atomic.Bool // files unlinked; close on last release
 
 	idxMu   sync.RWMutex
 	mem     *memIndex // while active
@@ -95,6 +98,12 @@ func createSegment(fsys vfs.FS, dir string, base int64, now time.Time) (*segment
 	name := segmentName(dir, base, logSuffix)
 	f, err := fsys.Create(name)
 	if err != nil {
+		return nil, fmt.Errorf("create segment: %w", err)
+	}
+	// Appends go through a handle that writes at the end of the file, so
+	// that after a failed write is cut back the next one follows the cut.
+	f.Close()
+	if f, err = fsys.OpenReadWrite(name); err != nil {
 		return nil, fmt.Errorf("create segment: %w", err)
 	}
 	// A stale index of an earlier segment with this base must not be
