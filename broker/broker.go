@@ -52,7 +52,9 @@ type Options struct {
 	MaintenanceInterval time.Duration
 	// CleanerMaxKeys bounds the memory of one compaction pass: the number
 	// of distinct keys it maps (about 40 bytes each). Default 1<<20. A
-	// partition with more keys in its dirty part is cleaned in steps.
+	// partition with more keys in its dirty part is cleaned in steps of
+	// whole segments; a step always takes at least one segment, whatever
+	// its key count.
 	CleanerMaxKeys int
 	// Owner describes this process in the data directory's lock file, for
 	// the error another process gets; default "process <pid>".

@@ -38,7 +38,8 @@
 //     region, because acknowledgement waits for the sync.
 //   - Nothing reads a whole segment into memory: sealed indexes are
 //     searched on disk, scans use a bounded window, and compaction maps
-//     key hashes with a bounded number of entries.
+//     key hashes with at most Options.CleanerMaxKeys entries (or one
+//     segment's keys, if a single segment holds more).
 //   - Retention and compaction work only on sealed segments and swap files
 //     by rename, so appends are never blocked by them and a crash leaves
 //     either the old file or the new one.
