@@ -310,21 +310,30 @@ func (b *BatchBuilder) Build() []byte {
 	if b.n == 0 {
 		return nil
 	}
-	buf := b.buf
-	binary.BigEndian.PutUint64(buf[0:], 0)
-	binary.BigEndian.PutUint32(buf[offBatchLength:], uint32(len(buf)-batchLengthStart))
-	binary.BigEndian.PutUint32(buf[12:], 0xFFFFFFFF) // partition leader epoch: none
-	buf[offMagic] = 2
-	binary.BigEndian.PutUint16(buf[offAttributes:], uint16(b.attrs))
-	binary.BigEndian.PutUint32(buf[offLastDelta:], uint32(b.lastDelta))
-	binary.BigEndian.PutUint64(buf[offBaseTime:], uint64(b.baseTime))
-	binary.BigEndian.PutUint64(buf[offMaxTime:], uint64(b.maxTime))
-	binary.BigEndian.PutUint64(buf[offProducerID:], uint64(b.producer))
-	binary.BigEndian.PutUint16(buf[offProducerEpoch:], uint16(b.epoch))
-	binary.BigEndian.PutUint32(buf[offBaseSequence:], uint32(b.sequence))
-	binary.BigEndian.PutUint32(buf[offRecordCount:], uint32(b.n))
-	binary.BigEndian.PutUint32(buf[offCRC:], crc32.Checksum(buf[crcStart:], crc32c))
-	return buf
+	putBatchHeader(b.buf, &BatchHeader{
+		Length: int32(len(b.buf) - batchLengthStart), LeaderEpoch: -1, Attributes: b.attrs,
+		LastOffsetDelta: b.lastDelta, BaseTimestamp: b.baseTime, MaxTimestamp: b.maxTime,
+		ProducerID: b.producer, ProducerEpoch: b.epoch, BaseSequence: b.sequence, NumRecords: b.n,
+	})
+	return b.buf
+}
+
+// putBatchHeader writes h (magic 2, without its CRC field) into the first
+// bytes of b, whose records follow, and then the checksum of b.
+func putBatchHeader(b []byte, h *BatchHeader) {
+	binary.BigEndian.PutUint64(b[0:], uint64(h.BaseOffset))
+	binary.BigEndian.PutUint32(b[offBatchLength:], uint32(h.Length))
+	binary.BigEndian.PutUint32(b[12:], uint32(h.LeaderEpoch))
+	b[offMagic] = 2
+	binary.BigEndian.PutUint16(b[offAttributes:], uint16(h.Attributes))
+	binary.BigEndian.PutUint32(b[offLastDelta:], uint32(h.LastOffsetDelta))
+	binary.BigEndian.PutUint64(b[offBaseTime:], uint64(h.BaseTimestamp))
+	binary.BigEndian.PutUint64(b[offMaxTime:], uint64(h.MaxTimestamp))
+	binary.BigEndian.PutUint64(b[offProducerID:], uint64(h.ProducerID))
+	binary.BigEndian.PutUint16(b[offProducerEpoch:], uint16(h.ProducerEpoch))
+	binary.BigEndian.PutUint32(b[offBaseSequence:], uint32(h.BaseSequence))
+	binary.BigEndian.PutUint32(b[offRecordCount:], uint32(h.NumRecords))
+	binary.BigEndian.PutUint32(b[offCRC:], crc32.Checksum(b[crcStart:], crc32c))
 }
 
 // emptyBatch returns a batch with h's offsets, timestamps, producer and
@@ -332,20 +341,12 @@ func (b *BatchBuilder) Build() []byte {
 // record of a segment's last batch, so the segment still ends where it
 // did and offsets stay contiguous across segments.
 func emptyBatch(h *BatchHeader) []byte {
+	e := *h
+	e.Length = batchHeaderSize - batchLengthStart
+	e.Attributes &^= attrCompressionMask
+	e.NumRecords = 0
 	b := make([]byte, batchHeaderSize)
-	binary.BigEndian.PutUint64(b[0:], uint64(h.BaseOffset))
-	binary.BigEndian.PutUint32(b[offBatchLength:], batchHeaderSize-batchLengthStart)
-	binary.BigEndian.PutUint32(b[12:], uint32(h.LeaderEpoch))
-	b[offMagic] = 2
-	binary.BigEndian.PutUint16(b[offAttributes:], uint16(h.Attributes&^attrCompressionMask))
-	binary.BigEndian.PutUint32(b[offLastDelta:], uint32(h.LastOffsetDelta))
-	binary.BigEndian.PutUint64(b[offBaseTime:], uint64(h.BaseTimestamp))
-	binary.BigEndian.PutUint64(b[offMaxTime:], uint64(h.MaxTimestamp))
-	binary.BigEndian.PutUint64(b[offProducerID:], uint64(h.ProducerID))
-	binary.BigEndian.PutUint16(b[offProducerEpoch:], uint16(h.ProducerEpoch))
-	binary.BigEndian.PutUint32(b[offBaseSequence:], uint32(h.BaseSequence))
-	binary.BigEndian.PutUint32(b[offRecordCount:], 0)
-	binary.BigEndian.PutUint32(b[offCRC:], crc32.Checksum(b[crcStart:], crc32c))
+	putBatchHeader(b, &e)
 	return b
 }
 

@@ -118,15 +118,11 @@ func (a *app) consume(ctx context.Context, name string, o consumeOptions) (err e
 	// point ends the consume cleanly, committing what was printed.
 	sigCtx, stopSignals := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stopSignals()
-	b, err := a.openBroker(false)
+	b, info, err := a.openTopic(name)
 	if err != nil {
 		return err
 	}
 	defer closeBroker(b, &err)
-	info, err := b.DescribeTopic(name)
-	if err != nil {
-		return topicError(name, err)
-	}
 	var parts []int32
 	if o.partition >= 0 {
 		if _, _, err := b.Offsets(name, o.partition); err != nil {

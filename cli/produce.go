@@ -80,15 +80,11 @@ trailing "\n" or "\r\n" is not part of the record.`,
 }
 
 func (a *app) produce(name string, sep []byte, fixed int32) (err error) {
-	b, err := a.openBroker(false)
+	b, info, err := a.openTopic(name)
 	if err != nil {
 		return err
 	}
 	defer closeBroker(b, &err)
-	info, err := b.DescribeTopic(name)
-	if err != nil {
-		return topicError(name, err)
-	}
 	if fixed >= 0 {
 		if _, _, err := b.Offsets(name, fixed); err != nil {
 			return err

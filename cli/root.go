@@ -222,6 +222,21 @@ func exactArgs(names ...string) cobra.PositionalArgs {
 
 // closeBroker closes b, reporting a failure to close (which can mean data
 // not synced) unless the command already failed.
+// openTopic opens the data directory and describes the named topic; the
+// caller closes the broker with closeBroker.
+func (a *app) openTopic(name string) (*broker.Broker, broker.TopicInfo, error) {
+	b, err := a.openBroker(false)
+	if err != nil {
+		return nil, broker.TopicInfo{}, err
+	}
+	info, err := b.DescribeTopic(name)
+	if err != nil {
+		b.Close()
+		return nil, broker.TopicInfo{}, topicError(name, err)
+	}
+	return b, info, nil
+}
+
 func closeBroker(b *broker.Broker, err *error) {
 	if cerr := b.Close(); cerr != nil && *err == nil {
 		*err = fmt.Errorf("close data directory: %w", cerr)

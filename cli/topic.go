@@ -128,15 +128,11 @@ will get), number of segment files and bytes.`,
 		Args: exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) (err error) {
 			name := args[0]
-			b, err := a.openBroker(false)
+			b, info, err := a.openTopic(name)
 			if err != nil {
 				return err
 			}
 			defer closeBroker(b, &err)
-			info, err := b.DescribeTopic(name)
-			if err != nil {
-				return topicError(name, err)
-			}
 			return writeTopicInfo(a.env.Stdout, info)
 		},
 	}
