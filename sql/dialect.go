@@ -1,0 +1,145 @@
+package sql
+
+import (
+	"strings"
+
+	"github.com/pingcap/tidb/pkg/parser/ast"
+)
+
+// Dialect is the side table of one statement: what the dialect layer found
+// in the user's text and replaced before handing the text to the TiDB
+// parser. Every position is a byte offset into the whole input.
+type Dialect struct {
+	// Rewritten is the text given to the TiDB parser. It has exactly the
+	// length of the statement's text.
+	Rewritten string
+	// Rewrites lists every replaced span in order of position.
+	Rewrites []Rewrite
+	// Options are the connector options of `WITH ('k' = 'v', ...)`, in the
+	// order written.
+	Options []Option
+	// Watermark is the `WATERMARK FOR col AS expr` of a CREATE TABLE, or nil.
+	Watermark *Watermark
+	// Columns are the columns of a CREATE TABLE with their types as the user
+	// declared them. The TiDB AST holds a stand-in for some (TEXT for
+	// STRING, TINYINT(1) for BOOLEAN); a binder must use these.
+	Columns []ColumnType
+	// PrimaryKeyNotEnforced is set when `NOT ENFORCED` followed a primary
+	// key.
+	PrimaryKeyNotEnforced bool
+	// Materialized is set for CREATE MATERIALIZED VIEW, which reaches the
+	// TiDB parser as CREATE VIEW.
+	Materialized bool
+	// Casts are the CASTs of the statement. Cast i reaches the TiDB parser
+	// as the call `__cx(expr, i)`.
+	Casts []Cast
+	// TableFunctions are the window table functions in FROM. Table function
+	// i reaches the TiDB parser as the table name `__tvf<i>`.
+	TableFunctions []TableFunction
+}
+
+// RewriteKind names what a Rewrite replaced.
+type RewriteKind string
+
+// The kinds of rewrite.
+const (
+	RewriteComment       RewriteKind = "comment"
+	RewriteOptions       RewriteKind = "options"
+	RewriteWatermark     RewriteKind = "watermark"
+	RewriteNotEnforced   RewriteKind = "not-enforced"
+	RewriteMaterialized  RewriteKind = "materialized"
+	RewriteType          RewriteKind = "type"
+	RewriteCast          RewriteKind = "cast"
+	RewriteTableFunction RewriteKind = "table-function"
+)
+
+// Rewrite is one span of the user's text that the TiDB parser saw replaced.
+type Rewrite struct {
+	Kind     RewriteKind
+	Pos, End int
+}
+
+// Option is one `'key' = 'value'` of a WITH clause.
+type Option struct {
+	Key, Value       string
+	KeyPos, ValuePos int
+}
+
+// Watermark is `WATERMARK FOR Column AS Expr`.
+type Watermark struct {
+	// Pos is where the WATERMARK keyword starts.
+	Pos int
+	// Column is the event-time column, ColumnPos where it is named.
+	Column    string
+	ColumnPos int
+	// ExprText is the expression as written, starting at ExprPos.
+	ExprText string
+	ExprPos  int
+	// Expr is the expression parsed by the TiDB parser (by Parse).
+	Expr ast.ExprNode
+
+	rewritten string // ExprText as the TiDB parser is to see it
+}
+
+// ColumnType is a column of CREATE TABLE and its type as declared.
+type ColumnType struct {
+	Name    string
+	NamePos int
+	// Type is the declared type in upper case without spaces, for example
+	// "STRING", "VARCHAR", "DECIMAL(10,2)", "TIMESTAMP(3)".
+	Type    string
+	TypePos int
+}
+
+// Cast is `CAST(expr AS Type)`.
+type Cast struct {
+	// Pos is where CAST starts; End is just past its closing parenthesis.
+	Pos, End int
+	// Type is the target type in upper case without spaces, as ColumnType.
+	Type    string
+	TypePos int
+}
+
+// TableFunction is a window table function in FROM, in the Flink form
+// `TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '1' MINUTE))` or the
+// short form `TUMBLE(t, ts, INTERVAL '1' MINUTE)`.
+type TableFunction struct {
+	// Name is TUMBLE, HOP, CUMULATE or SESSION.
+	Name string
+	// Placeholder is the table name the TiDB parser sees instead.
+	Placeholder string
+	// Pos and End delimit the whole call in the user's text.
+	Pos, End int
+	// Table is the input table, possibly qualified (db.t); TablePos where
+	// it is named.
+	Table    string
+	TablePos int
+	// TimeColumn is the time attribute column; TimeColumnPos where it is
+	// named.
+	TimeColumn    string
+	TimeColumnPos int
+	// Intervals are the remaining arguments in order: TUMBLE (size
+	// [, offset]), HOP (slide, size [, offset]), CUMULATE (step, size
+	// [, offset]), SESSION (gap).
+	Intervals []Interval
+}
+
+// Interval is an interval literal, `INTERVAL '10' SECOND` (Flink) or
+// `INTERVAL 10 SECOND` (MySQL).
+type Interval struct {
+	// Value is the quantity as written, without quotes.
+	Value string
+	// Unit is the unit in upper case, for example SECOND.
+	Unit string
+	// Pos is where INTERVAL starts; End is just past the unit.
+	Pos, End int
+}
+
+// typeText renders tokens of a type as Type fields hold them.
+func typeText(toks []token) string {
+	var b strings.Builder
+	for _, t := range toks {
+		b.WriteString(strings.ToUpper(t.text))
+	}
+	return b.String()
+}
