@@ -211,3 +211,28 @@ func TestAppendWrongTypePanics(t *testing.T) {
 	}()
 	NewVector(BigInt(), 1).AppendString("x")
 }
+
+func TestVectorSetLen(t *testing.T) {
+	v := NewVector(BigInt(), 0)
+	v.AppendNull()
+	v.SetLen(1000)
+	if v.Len() != 1000 || len(v.Ints) != 1000 || v.HasNulls() {
+		t.Fatalf("len %d, %d ints, nulls %v", v.Len(), len(v.Ints), v.Nulls)
+	}
+	v.Ints[999] = 7
+	v.SetLen(3)
+	if v.Len() != 3 || len(v.Ints) != 3 {
+		t.Fatal("shrink")
+	}
+	d := NewVector(Decimal(30, 2), 0)
+	d.SetLen(2)
+	if len(d.Decs) != 2 {
+		t.Fatal("wide decimals")
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("SetLen on a STRING vector must panic")
+		}
+	}()
+	NewVector(String(), 0).SetLen(1)
+}

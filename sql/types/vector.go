@@ -130,6 +130,38 @@ func (t Type) varWidth() bool {
 // Len is the number of rows.
 func (v *Vector) Len() int { return v.n }
 
+// SetLen makes a fixed-width vector n rows long, for a kernel that writes
+// its storage slice by index, and clears its null bitmap. The slots'
+// contents are unspecified: the kernel writes every one (and zero for a
+// null row, to keep the package invariant). Variable-width vectors grow
+// through AppendBytes and AppendString only.
+func (v *Vector) SetLen(n int) {
+	t := v.Type
+	switch {
+	case t.Kind == KindBoolean:
+		v.Bools = resized(v.Bools, n)
+	case t.Kind == KindInt || t.Kind == KindDate || t.Kind == KindTimestamp || t.Decimal64():
+		v.Ints = resized(v.Ints, n)
+	case t.Kind == KindDecimal:
+		v.Decs = resized(v.Decs, n)
+	case t.Kind == KindFloat:
+		v.Floats = resized(v.Floats, n)
+	case t.Kind == KindInterval:
+		v.Intervals = resized(v.Intervals, n)
+	case t.varWidth():
+		panic(fmt.Sprintf("types: SetLen on a %s vector", t))
+	}
+	v.Nulls = v.Nulls[:0]
+	v.n = n
+}
+
+func resized[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
 // IsNull reports whether row i is null.
 func (v *Vector) IsNull(i int) bool { return v.Type.Kind == KindNull || v.Nulls.Get(i) }
 
