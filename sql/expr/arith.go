@@ -80,7 +80,6 @@ func intBacked(t types.Type) bool { return t.Kind == types.KindInt || t.Decimal6
 // DECIMAL(p<=18) already cast to the result's scale (or, for *, scales
 // that add up to it).
 type intArith struct {
-	z    sizer
 	fn   string
 	op   arithOp
 	a, b *operand
@@ -110,7 +109,7 @@ func (e *intArith) Eval(in *types.Batch, out *types.Vector) error {
 	}
 	n := in.Len()
 	out.Reset(e.rt, n)
-	e.z.extend(out, n)
+	out.SetLen(n)
 	o, x, y := out.Ints[:n], av.Ints[:n], bv.Ints[:n]
 	var bad bool
 	switch {
@@ -312,7 +311,6 @@ func intKernelCV(op arithOp, o []int64, c int64, y []int64) (bad bool) {
 
 // floatArith is arithmetic over DOUBLE; DIV truncates to BIGINT.
 type floatArith struct {
-	z    sizer
 	fn   string
 	op   arithOp
 	a, b *operand
@@ -342,7 +340,7 @@ func (e *floatArith) Eval(in *types.Batch, out *types.Vector) error {
 	}
 	n := in.Len()
 	out.Reset(e.rt, n)
-	e.z.extend(out, n)
+	out.SetLen(n)
 	x, y := av.Floats[:n], bv.Floats[:n]
 	bad := false
 	if e.op == opIntDiv {
@@ -401,7 +399,6 @@ func (e *floatArith) Eval(in *types.Batch, out *types.Vector) error {
 // precision and scale are the sums of theirs, so the product always fits
 // (q1's 0.908 * price). Products that fit an int64 skip apd arithmetic.
 type mulWide struct {
-	z    sizer
 	fn   string
 	a, b *operand
 	rt   types.Type
@@ -419,7 +416,7 @@ func (e *mulWide) Eval(in *types.Batch, out *types.Vector) error {
 	}
 	n := in.Len()
 	out.Reset(e.rt, n)
-	e.z.extend(out, n)
+	out.SetLen(n)
 	exp := -int32(e.rt.Scale)
 	o, x, y := out.Decs[:n], av.Ints[:n], bv.Ints[:n]
 	for i := range o {

@@ -19,7 +19,6 @@ type caseEval struct {
 	take    []int32
 	vecs    []*types.Vector
 	sub     types.Batch
-	z       sizer
 }
 
 func compileCase(conds, vals []Expr, els Expr, coalesce bool, rt types.Type) (Evaluator, error) {
@@ -118,13 +117,13 @@ func (e *caseEval) Eval(in *types.Batch, out *types.Vector) error {
 		}
 	}
 	e.pending = pending
-	gather(&e.z, out, e.rt, choice, e.vecs)
+	gather(out, e.rt, choice, e.vecs)
 	return nil
 }
 
 // gather fills out with row i of vecs[choice[i]], or null where choice[i]
 // is -1.
-func gather(z *sizer, out *types.Vector, t types.Type, choice []int16, vecs []*types.Vector) {
+func gather(out *types.Vector, t types.Type, choice []int16, vecs []*types.Vector) {
 	n := len(choice)
 	out.Reset(t, n)
 	st := storageOf(t)
@@ -138,7 +137,7 @@ func gather(z *sizer, out *types.Vector, t types.Type, choice []int16, vecs []*t
 		}
 		return
 	}
-	z.extend(out, n)
+	out.SetLen(n)
 	for i, k := range choice {
 		if k < 0 || vecs[k].IsNull(i) {
 			out.Nulls.Set(i)

@@ -17,7 +17,6 @@ import (
 // Numeric conversions between int64-backed types have vector loops; the
 // rest go row by row.
 type castEval struct {
-	z        sizer
 	a        *operand
 	from, to types.Type
 	mask     []bool
@@ -100,7 +99,7 @@ func (e *castEval) Eval(in *types.Batch, out *types.Vector) error {
 		}
 		return nil
 	}
-	e.z.extend(out, n)
+	out.SetLen(n)
 	if e.fast(av, out, n) {
 		setNulls(out, av, nil, n)
 		return nil
@@ -177,7 +176,7 @@ func (e *castEval) fast(av, out *types.Vector, n int) bool {
 		}
 		return ok
 	case from.Kind == to.Kind && from.Kind != types.KindDecimal && from.Kind != types.KindInt:
-		copyVector(&e.z, out, av, n)
+		copyVector(out, av, n)
 		out.Type = to
 		return true
 	case intBacked(from) && to.Kind == types.KindBoolean:

@@ -53,7 +53,6 @@ func (op cmpOp) holds(c int) bool {
 
 // compare evaluates a comparison of two operands cast to a common type.
 type compare struct {
-	z    sizer
 	op   cmpOp
 	a, b *operand // b is the constant when one side is
 	st   storage
@@ -89,7 +88,7 @@ func (e *compare) Eval(in *types.Batch, out *types.Vector) error {
 	}
 	n := in.Len()
 	out.Reset(types.Boolean(), n)
-	e.z.extend(out, n)
+	out.SetLen(n)
 	o := out.Bools[:n]
 	c := e.b.c
 	switch e.st {

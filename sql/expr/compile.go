@@ -93,7 +93,6 @@ type operand struct {
 	c   *scalar
 	ev  Evaluator
 	buf types.Vector
-	z   sizer
 	t   types.Type
 	// filled is the length buf was last filled with the constant for.
 	filled int
@@ -135,7 +134,7 @@ func (o *operand) vec(in *types.Batch) (*types.Vector, error) {
 		return in.Cols[o.col], nil
 	case o.c != nil:
 		if o.filled != in.Len() {
-			o.c.fill(&o.z, &o.buf, in.Len())
+			o.c.fill(&o.buf, in.Len())
 			o.filled = in.Len()
 		}
 		return &o.buf, nil
@@ -203,25 +202,23 @@ func castTo(e Expr, t types.Type) Expr {
 // colEval copies a column.
 type colEval struct {
 	idx int
-	z   sizer
 }
 
 func (c *colEval) Eval(in *types.Batch, out *types.Vector) error {
 	if c.idx >= len(in.Cols) {
 		return fmt.Errorf("column $%d out of range: batch has %d columns", c.idx, len(in.Cols))
 	}
-	copyVector(&c.z, out, in.Cols[c.idx], in.Len())
+	copyVector(out, in.Cols[c.idx], in.Len())
 	return nil
 }
 
 // constEval fills a vector with a constant.
 type constEval struct {
 	s *scalar
-	z sizer
 }
 
 func (c *constEval) Eval(in *types.Batch, out *types.Vector) error {
-	c.s.fill(&c.z, out, in.Len())
+	c.s.fill(out, in.Len())
 	return nil
 }
 
@@ -314,7 +311,7 @@ func newScalar(v any, t types.Type) (*scalar, error) {
 }
 
 // fill resets out to the scalar's type and n copies of it.
-func (s *scalar) fill(z *sizer, out *types.Vector, n int) {
+func (s *scalar) fill(out *types.Vector, n int) {
 	out.Reset(s.t, n)
 	if s.null || s.t.Kind == types.KindNull {
 		extend(out, n)
@@ -324,7 +321,7 @@ func (s *scalar) fill(z *sizer, out *types.Vector, n int) {
 		return
 	}
 	if storageOf(s.t) != stVar {
-		z.extend(out, n)
+		out.SetLen(n)
 	}
 	switch k := s.t.Kind; {
 	case k == types.KindBoolean:
@@ -381,18 +378,13 @@ func extend(v *types.Vector, n int) {
 	}
 }
 
-// sizer sizes the output of a kernel that writes every slot of it.
-type sizer struct{}
-
-func (sizer) extend(v *types.Vector, n int) { v.SetLen(n) }
-
 // isVarWidth reports whether t is stored as Offsets and Data.
 func isVarWidth(t types.Type) bool {
 	return t.Kind == types.KindString || t.Kind == types.KindBytes || t.Kind == types.KindJSON
 }
 
 // copyVector makes dst a copy of the first n rows of src.
-func copyVector(z *sizer, dst, src *types.Vector, n int) {
+func copyVector(dst, src *types.Vector, n int) {
 	dst.Reset(src.Type, n)
 	if isVarWidth(src.Type) {
 		for i := range n {
@@ -404,7 +396,7 @@ func copyVector(z *sizer, dst, src *types.Vector, n int) {
 		}
 		return
 	}
-	z.extend(dst, n)
+	dst.SetLen(n)
 	switch storageOf(src.Type) {
 	case stBool:
 		copy(dst.Bools, src.Bools[:n])

@@ -12,7 +12,6 @@ import (
 // evaluated only over the live rows the left side does not decide, so
 // b <> 0 AND a / b > 1 never divides by zero.
 type logic struct {
-	z    sizer
 	or   bool
 	a, b *operand
 	sel  []int32
@@ -67,7 +66,7 @@ func (e *logic) Eval(in *types.Batch, out *types.Vector) error {
 	}
 	n := in.Len()
 	out.Reset(types.Boolean(), n)
-	e.z.extend(out, n)
+	out.SetLen(n)
 	o := out.Bools[:n]
 	// A side "decides" the row when it is known (not null) and equals
 	// the deciding value; a row neither side decides is null if either
@@ -95,7 +94,6 @@ func (e *logic) Eval(in *types.Batch, out *types.Vector) error {
 // not is NOT.
 type not struct {
 	a *operand
-	z sizer
 }
 
 func compileNot(a Expr) (Evaluator, error) {
@@ -113,7 +111,7 @@ func (e *not) Eval(in *types.Batch, out *types.Vector) error {
 	}
 	n := in.Len()
 	out.Reset(types.Boolean(), n)
-	e.z.extend(out, n)
+	out.SetLen(n)
 	o, x := out.Bools[:n], av.Bools[:n]
 	for i := range o {
 		o[i] = !x[i]
@@ -124,7 +122,6 @@ func (e *not) Eval(in *types.Batch, out *types.Vector) error {
 
 // nullTest is IS NULL and IS NOT NULL; its result is never null.
 type nullTest struct {
-	z   sizer
 	a   *operand
 	not bool
 }
@@ -144,7 +141,7 @@ func (e *nullTest) Eval(in *types.Batch, out *types.Vector) error {
 	}
 	n := in.Len()
 	out.Reset(types.Boolean().WithNotNull(true), n)
-	e.z.extend(out, n)
+	out.SetLen(n)
 	o := out.Bools[:n]
 	for i := range o {
 		o[i] = av.IsNull(i) != e.not
@@ -155,7 +152,6 @@ func (e *nullTest) Eval(in *types.Batch, out *types.Vector) error {
 // in is x IN (constants). It is TRUE when x equals one of them, NULL when
 // x is NULL or, failing a match, when the list holds a NULL; else FALSE.
 type in struct {
-	z       sizer
 	x       *operand
 	st      storage
 	ints    []int64
@@ -230,7 +226,7 @@ func (e *in) Eval(b *types.Batch, out *types.Vector) error {
 	}
 	n := b.Len()
 	out.Reset(types.Boolean(), n)
-	e.z.extend(out, n)
+	out.SetLen(n)
 	o := out.Bools[:n]
 	switch e.st {
 	case stInt:

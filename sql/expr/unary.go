@@ -10,7 +10,6 @@ import (
 
 // unary is unary minus and ABS.
 type unary struct {
-	z   sizer
 	fn  string
 	a   *operand
 	rt  types.Type
@@ -32,7 +31,7 @@ func (e *unary) Eval(in *types.Batch, out *types.Vector) error {
 	}
 	n := in.Len()
 	out.Reset(e.rt, n)
-	e.z.extend(out, n)
+	out.SetLen(n)
 	switch storageOf(e.rt) {
 	case stInt:
 		o, x := out.Ints[:n], av.Ints[:n]
