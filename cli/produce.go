@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-sql/sluice/broker"
+	logconn "github.com/sluice-sql/sluice/connectors/log"
 )
 
 // Batching of "topic produce": a partition's batch is appended when it
@@ -124,7 +125,7 @@ func (a *app) produce(name string, sep []byte, fixed int32) (err error) {
 		}
 		part := fixed
 		if part < 0 && rec.Key != nil {
-			part = keyPartition(rec.Key, p.partitions)
+			part = logconn.KeyPartition(rec.Key, p.partitions)
 		}
 		if err := p.add(part, &rec); err != nil {
 			lineErr = fmt.Errorf("line %d: %w", line, err)

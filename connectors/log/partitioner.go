@@ -1,11 +1,11 @@
-package cli
+package log
 
 import "encoding/binary"
 
-// murmur2 is the 32-bit MurmurHash2 exactly as Kafka's Java client
+// Murmur2 is the 32-bit MurmurHash2 exactly as Kafka's Java client
 // computes it (org.apache.kafka.common.utils.Utils.murmur2), so that a
 // key lands on the partition any Kafka producer would choose for it.
-func murmur2(data []byte) int32 {
+func Murmur2(data []byte) int32 {
 	const (
 		seed = 0x9747b28c
 		m    = 0x5bd1e995
@@ -38,9 +38,9 @@ func murmur2(data []byte) int32 {
 	return int32(h)
 }
 
-// keyPartition is the partition Kafka's default partitioner gives a
+// KeyPartition is the partition Kafka's default partitioner gives a
 // record with a (non-null) key: the murmur2 hash made positive by clearing
 // its sign bit (Utils.toPositive), modulo the partition count.
-func keyPartition(key []byte, partitions int) int32 {
-	return int32((uint32(murmur2(key)) & 0x7fffffff) % uint32(partitions))
+func KeyPartition(key []byte, partitions int) int32 {
+	return int32((uint32(Murmur2(key)) & 0x7fffffff) % uint32(partitions))
 }

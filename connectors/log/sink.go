@@ -1,0 +1,259 @@
+package log
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/sluice-sql/sluice/broker"
+	"github.com/sluice-sql/sluice/connectors"
+	"github.com/sluice-sql/sluice/connectors/format"
+	"github.com/sluice-sql/sluice/sql/types"
+)
+
+// Clock tells the time; the sink stamps records with it.
+type Clock interface {
+	Now() time.Time
+}
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
+
+// DefaultMaxInFlight is how many appends a Sink keeps unacknowledged by
+// default: enough to overlap encoding with the broker's group commit.
+const DefaultMaxInFlight = 8
+
+// SinkOptions configure a Sink.
+type SinkOptions struct {
+	Broker *broker.Broker
+	Topic  string
+	// Schema is the columns of the rows written.
+	Schema types.Schema
+	// Format and FormatOptions choose the record format, for values and
+	// keys alike.
+	Format        string
+	FormatOptions map[string]string
+	// KeyColumns, if any, name the columns that make the record key;
+	// rows are then partitioned by KeyPartition of the key. Without them
+	// records have a null key and each Write goes whole to the next
+	// partition in turn.
+	KeyColumns []string
+	// MaxInFlight bounds the unacknowledged appends; default
+	// DefaultMaxInFlight.
+	MaxInFlight int
+	// Clock stamps records; default the system clock.
+	Clock Clock
+}
+
+// EnsureDefaults fills in unset options.
+func (o *SinkOptions) EnsureDefaults() {
+	if o.MaxInFlight == 0 {
+		o.MaxInFlight = DefaultMaxInFlight
+	}
+	if o.Clock == nil {
+		o.Clock = systemClock{}
+	}
+}
+
+// Validate checks the options.
+func (o *SinkOptions) Validate() error {
+	if o.Broker == nil {
+		return errors.New("log sink: no broker")
+	}
+	if o.Topic == "" {
+		return errors.New("log sink: no topic")
+	}
+	if o.MaxInFlight < 1 {
+		return fmt.Errorf("log sink: max in flight %d is below 1", o.MaxInFlight)
+	}
+	return nil
+}
+
+// Sink appends rows to a topic as records. It implements connectors.Sink.
+type Sink struct {
+	opts    SinkOptions
+	enc     format.Encoder
+	keyEnc  format.Encoder
+	keyCols []int
+	parts   int
+	rr      int // the next keyless partition
+
+	// slots holds one token per append in flight; Flush fills it to know
+	// that none is.
+	slots chan struct{}
+	mu    struct {
+		sync.Mutex
+		err error // the first append failure, sticky
+	}
+
+	builders []broker.BatchBuilder // one per partition, reused
+	touched  []int                 // partitions with records in this Write
+	keyBatch types.Batch
+	value    []byte
+	key      []byte
+}
+
+var _ connectors.Sink = (*Sink)(nil)
+
+// NewSink returns a Sink over opts. It checks the options, the format and
+// the key columns; the topic is looked up in Open.
+func NewSink(opts SinkOptions) (*Sink, error) {
+	opts.EnsureDefaults()
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	enc, err := format.NewEncoder(opts.Format, opts.Schema, opts.FormatOptions)
+	if err != nil {
+		return nil, fmt.Errorf("log sink %s: %w", opts.Topic, err)
+	}
+	s := &Sink{opts: opts, enc: enc, slots: make(chan struct{}, opts.MaxInFlight)}
+	if len(opts.KeyColumns) > 0 {
+		var keySchema types.Schema
+		for _, name := range opts.KeyColumns {
+			i := opts.Schema.Index(name)
+			if i < 0 {
+				return nil, fmt.Errorf("log sink %s: key column %q is not in %s", opts.Topic, name, opts.Schema)
+			}
+			s.keyCols = append(s.keyCols, i)
+			keySchema = append(keySchema, opts.Schema[i])
+		}
+		if s.keyEnc, err = format.NewEncoder(opts.Format, keySchema, opts.FormatOptions); err != nil {
+			return nil, fmt.Errorf("log sink %s: key: %w", opts.Topic, err)
+		}
+	}
+	return s, nil
+}
+
+// Open looks up the topic's partition count.
+func (s *Sink) Open(ctx context.Context) error {
+	n, err := s.opts.Broker.Partitions(s.opts.Topic)
+	if err != nil {
+		return fmt.Errorf("log sink: %w", err)
+	}
+	s.parts = n
+	s.builders = make([]broker.BatchBuilder, n)
+	return nil
+}
+
+// Write encodes the live rows of b and appends them, one batch per
+// partition touched, without waiting for acknowledgements.
+func (s *Sink) Write(ctx context.Context, b *types.Batch) error {
+	if err := s.failed(); err != nil {
+		return err
+	}
+	if b.Live() == 0 {
+		return nil
+	}
+	ts := s.opts.Clock.Now().UnixMilli()
+	// Builders are empty between Writes; only the touched ones grow a
+	// buffer, so a topic with many partitions costs memory only for those
+	// it is written to.
+	defer func() {
+		for _, p := range s.touched {
+			s.builders[p].Reset()
+		}
+		s.touched = s.touched[:0]
+	}()
+	keyless := s.rr
+	if s.keyEnc == nil {
+		s.rr = (s.rr + 1) % s.parts
+	} else {
+		s.keyBatch.Cols = s.keyBatch.Cols[:0]
+		for _, c := range s.keyCols {
+			s.keyBatch.Cols = append(s.keyBatch.Cols, b.Cols[c])
+		}
+		s.keyBatch.SetLen(b.Len())
+	}
+	var err error
+	b.ForEach(func(i int) {
+		if err != nil {
+			return
+		}
+		if b.Kind(i) != types.Insert {
+			err = fmt.Errorf("log sink %s: %w (row is %v)", s.opts.Topic, connectors.ErrRetraction, b.Kind(i))
+			return
+		}
+		if s.value, err = s.enc.Encode(s.value[:0], b, i); err != nil {
+			err = fmt.Errorf("log sink %s: %w", s.opts.Topic, err)
+			return
+		}
+		rec := broker.Record{Timestamp: ts, Value: s.value}
+		p := keyless
+		if s.keyEnc != nil {
+			if s.key, err = s.keyEnc.Encode(s.key[:0], &s.keyBatch, i); err != nil {
+				err = fmt.Errorf("log sink %s: key: %w", s.opts.Topic, err)
+				return
+			}
+			rec.Key = s.key
+			p = int(KeyPartition(s.key, s.parts))
+		}
+		if s.builders[p].Len() == 0 {
+			s.touched = append(s.touched, p)
+		}
+		s.builders[p].Add(&rec)
+	})
+	if err != nil {
+		return err
+	}
+	for _, p := range s.touched {
+		if err := s.append(ctx, int32(p), s.builders[p].Build()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// append takes a slot, blocking while MaxInFlight appends are
+// unacknowledged, and hands the batch to the broker, which has written it
+// (so the builder may be reused) when AppendAsync returns.
+func (s *Sink) append(ctx context.Context, p int32, batch []byte) error {
+	select {
+	case s.slots <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	s.opts.Broker.AppendAsync(s.opts.Topic, p, batch, func(r broker.AppendResult) {
+		if r.Err != nil {
+			s.mu.Lock()
+			if s.mu.err == nil {
+				s.mu.err = fmt.Errorf("log sink: append to %s partition %d: %w", s.opts.Topic, p, r.Err)
+			}
+			s.mu.Unlock()
+		}
+		<-s.slots // never blocks: this append holds a token
+	})
+	return nil
+}
+
+func (s *Sink) failed() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.mu.err
+}
+
+// Flush waits until every append is acknowledged and returns the first
+// error any of them met. After an error the sink stays failed.
+func (s *Sink) Flush(ctx context.Context) error {
+	taken := 0
+	defer func() {
+		for range taken {
+			<-s.slots
+		}
+	}()
+	for range cap(s.slots) {
+		select {
+		case s.slots <- struct{}{}:
+			taken++
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return s.failed()
+}
+
+// Close does not wait for appends in flight; their callbacks only touch
+// the sink's own state, so nothing leaks. The broker stays open.
+func (s *Sink) Close() error { return nil }

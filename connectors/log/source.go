@@ -1,0 +1,265 @@
+package log
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/sluice-sql/sluice/broker"
+	"github.com/sluice-sql/sluice/connectors"
+	"github.com/sluice-sql/sluice/connectors/format"
+	"github.com/sluice-sql/sluice/sql/types"
+)
+
+// StartKind says where a Source starts reading each partition.
+type StartKind uint8
+
+// The start positions.
+const (
+	// Earliest starts at the first offset each partition holds.
+	Earliest StartKind = iota
+	// Latest starts at each partition's high watermark at Open: only
+	// records appended after Open are read.
+	Latest
+	// Offsets starts each partition at the offset given for it.
+	Offsets
+	// Timestamp starts each partition at its first record whose
+	// timestamp is at or after the given time (broker.OffsetForTime).
+	Timestamp
+)
+
+// Start is a Source's start position.
+type Start struct {
+	Kind StartKind
+	// Offsets holds, for Kind Offsets, the offset of every partition
+	// read; a partition missing from it is an error at Open.
+	Offsets map[int32]int64
+	// Time is the start time for Kind Timestamp (millisecond precision,
+	// as record timestamps have).
+	Time time.Time
+}
+
+// SourceOptions configure a Source.
+type SourceOptions struct {
+	Broker *broker.Broker
+	Topic  string
+	// Schema is the table's columns, which record values decode into.
+	Schema types.Schema
+	// Format names the value format ("json", "csv"); FormatOptions are
+	// its options (see format.NewDecoder).
+	Format        string
+	FormatOptions map[string]string
+	// Partitions, if not nil, is the subset of partitions to read;
+	// otherwise every partition of the topic. Either way the instance
+	// reads only those its Split owns.
+	Partitions []int32
+	Split      connectors.Split
+	Start      Start
+	// Bounded makes the source stop at the high watermarks seen at Open.
+	Bounded bool
+}
+
+// Validate checks the options.
+func (o *SourceOptions) Validate() error {
+	if o.Broker == nil {
+		return errors.New("log source: no broker")
+	}
+	if o.Topic == "" {
+		return errors.New("log source: no topic")
+	}
+	if o.Start.Kind > Timestamp {
+		return fmt.Errorf("log source: unknown start kind %d", o.Start.Kind)
+	}
+	return o.Split.Validate()
+}
+
+// Source reads a topic's records as rows. It implements connectors.Source.
+type Source struct {
+	opts  SourceOptions
+	dec   format.Decoder
+	parts []*partReader
+	next  int // the partition Next starts with, for fairness
+}
+
+type partReader struct {
+	id   int32
+	r    *broker.Reader
+	end  int64 // bounded: the high watermark at Open
+	done bool
+}
+
+var _ connectors.Source = (*Source)(nil)
+
+// NewSource returns a Source over opts. It checks the options and the
+// format; the topic is looked up in Open.
+func NewSource(opts SourceOptions) (*Source, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	dec, err := format.NewDecoder(opts.Format, opts.Schema, opts.FormatOptions)
+	if err != nil {
+		return nil, fmt.Errorf("log source %s: %w", opts.Topic, err)
+	}
+	return &Source{opts: opts, dec: dec}, nil
+}
+
+// Open resolves the partitions and their start offsets.
+func (s *Source) Open(ctx context.Context) error {
+	b, topic := s.opts.Broker, s.opts.Topic
+	n, err := b.Partitions(topic)
+	if err != nil {
+		return fmt.Errorf("log source: %w", err)
+	}
+	ids := s.opts.Partitions
+	if ids == nil {
+		for p := range n {
+			ids = append(ids, int32(p))
+		}
+	}
+	for _, id := range ids {
+		if id < 0 || int(id) >= n {
+			return fmt.Errorf("log source: %w: %s has partitions 0 to %d, not %d", broker.ErrPartitionNotFound, topic, n-1, id)
+		}
+		if !s.opts.Split.Owns(int(id)) {
+			continue
+		}
+		start, end, err := b.Offsets(topic, id)
+		if err != nil {
+			return fmt.Errorf("log source: %w", err)
+		}
+		var off int64
+		switch s.opts.Start.Kind {
+		case Earliest:
+			off = start
+		case Latest:
+			off = end
+		case Offsets:
+			o, ok := s.opts.Start.Offsets[id]
+			if !ok {
+				return fmt.Errorf("log source: no start offset for %s partition %d", topic, id)
+			}
+			if o < start || o > end {
+				return fmt.Errorf("log source: %w: start offset %d of %s partition %d is outside %d to %d",
+					broker.ErrOffsetOutOfRange, o, topic, id, start, end)
+			}
+			off = o
+		case Timestamp:
+			if off, err = b.OffsetForTime(topic, id, s.opts.Start.Time.UnixMilli()); err != nil {
+				return fmt.Errorf("log source: %w", err)
+			}
+		}
+		s.parts = append(s.parts, &partReader{
+			id: id, r: b.NewReader(topic, id, off), end: end,
+			done: s.opts.Bounded && off >= end,
+		})
+	}
+	return nil
+}
+
+// Position returns the next offset to read of every partition the source
+// reads: the position a checkpoint will save.
+func (s *Source) Position() map[int32]int64 {
+	pos := make(map[int32]int64, len(s.parts))
+	for _, p := range s.parts {
+		pos[p.id] = p.r.Offset()
+	}
+	return pos
+}
+
+// Next appends up to max rows, taking partitions in turn.
+func (s *Source) Next(ctx context.Context, b *types.Batch, max int) (connectors.SourceStatus, error) {
+	st := connectors.SourceStatus{EventTime: connectors.NoEventTime}
+	rows := 0
+	for range len(s.parts) {
+		if rows >= max {
+			break
+		}
+		p := s.parts[s.next]
+		s.next = (s.next + 1) % len(s.parts)
+		for !p.done && rows < max {
+			if s.opts.Bounded && p.r.Offset() >= p.end {
+				p.done = true // compaction gaps and control batches count too
+				break
+			}
+			rec, ok, err := p.r.TryNext()
+			if err != nil {
+				return st, fmt.Errorf("log source: %w", err)
+			}
+			if !ok {
+				break
+			}
+			if s.opts.Bounded && rec.Offset >= p.end {
+				p.done = true
+				break
+			}
+			if rec.Value == nil {
+				continue // a tombstone carries no row
+			}
+			if err := s.dec.Decode(rec.Value, b); err != nil {
+				return st, &connectors.RecordError{Topic: s.opts.Topic, Partition: p.id, Offset: rec.Offset, Err: err}
+			}
+			rows++
+		}
+		if s.opts.Bounded && p.r.Offset() >= p.end {
+			p.done = true // so the last batch already says Done
+		}
+	}
+	switch {
+	case !slices.ContainsFunc(s.parts, func(p *partReader) bool { return !p.done }) && s.opts.Bounded:
+		st.State = connectors.Done
+	case rows >= max:
+		st.State = connectors.More
+	default:
+		st.State = connectors.Wait
+	}
+	return st, nil
+}
+
+// Wait blocks until a partition the source reads has a record past its
+// reader's offset, or ctx ends. A bounded source's remaining records are
+// all below the high watermark, so for it Wait returns at once.
+func (s *Source) Wait(ctx context.Context) error {
+	switch {
+	case s.opts.Bounded:
+		return ctx.Err()
+	case len(s.parts) == 0:
+		<-ctx.Done() // an instance that owns no partition never has rows
+		return ctx.Err()
+	case len(s.parts) == 1:
+		return s.wait(ctx, s.parts[0])
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, len(s.parts))
+	var wg sync.WaitGroup
+	for _, p := range s.parts {
+		wg.Go(func() { errs <- s.wait(wctx, p) })
+	}
+	err := <-errs // the first partition to wake, or ctx's end
+	cancel()
+	wg.Wait()
+	if err != nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
+}
+
+func (s *Source) wait(ctx context.Context, p *partReader) error {
+	if err := s.opts.Broker.Wait(ctx, s.opts.Topic, p.id, p.r.Offset()); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("log source: %w", err)
+	}
+	return nil
+}
+
+// Close releases the readers. The broker stays open: it is not the
+// source's.
+func (s *Source) Close() error {
+	s.parts = nil
+	return nil
+}
