@@ -1,0 +1,294 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/sluice-sql/sluice/connectors"
+	"github.com/sluice-sql/sluice/sql/types"
+)
+
+// Defaults of Pipeline.
+const (
+	DefaultBatchSize       = 1024
+	DefaultChannelCapacity = 4
+)
+
+// ErrCancelled is what Wait returns for a job stopped by Cancel or by the
+// end of the context given to Start.
+var ErrCancelled = errors.New("runtime: job cancelled")
+
+// Pipeline describes a linear job: sources → operators → sink, run as
+// Parallelism independent instances.
+type Pipeline struct {
+	// Name names the job in errors.
+	Name string
+	// Parallelism is the number of instances (default 1).
+	Parallelism int
+	// Schema is the source's columns.
+	Schema types.Schema
+	// BatchSize is the most rows a source puts in one batch.
+	BatchSize int
+	// ChannelCapacity is how many batches an edge's channel holds.
+	ChannelCapacity int
+	// NewSource and NewSink build one instance's connectors; the job
+	// opens and closes them.
+	NewSource func(connectors.Split) (connectors.Source, error)
+	Operators []OperatorSpec
+	NewSink   func(connectors.Split) (connectors.Sink, error)
+}
+
+// EnsureDefaults fills the zero fields with their defaults.
+func (p *Pipeline) EnsureDefaults() {
+	if p.Parallelism == 0 {
+		p.Parallelism = 1
+	}
+	if p.BatchSize == 0 {
+		p.BatchSize = DefaultBatchSize
+	}
+	if p.ChannelCapacity == 0 {
+		p.ChannelCapacity = DefaultChannelCapacity
+	}
+}
+
+// Validate reports the first setting that is out of range.
+func (p *Pipeline) Validate() error {
+	switch {
+	case p.Parallelism < 1:
+		return fmt.Errorf("runtime: parallelism %d < 1", p.Parallelism)
+	case p.BatchSize < 1:
+		return fmt.Errorf("runtime: batch size %d < 1", p.BatchSize)
+	case p.ChannelCapacity < 1:
+		return fmt.Errorf("runtime: channel capacity %d < 1", p.ChannelCapacity)
+	case len(p.Schema) == 0:
+		return errors.New("runtime: pipeline has no source schema")
+	case p.NewSource == nil || p.NewSink == nil:
+		return errors.New("runtime: pipeline needs NewSource and NewSink")
+	}
+	for _, op := range p.Operators {
+		if op.New == nil {
+			return fmt.Errorf("runtime: operator %q has no constructor", op.Name)
+		}
+	}
+	return nil
+}
+
+// MaxBatchesInFlight is how many batches an instance's edge may hold at
+// once (being filled, queued or being processed): a source is never more
+// than this many batches ahead of its sink.
+func (p *Pipeline) MaxBatchesInFlight() int { return p.ChannelCapacity + 2 }
+
+// Status is a job's phase.
+type Status int32
+
+// The statuses. Created jobs have not been started.
+const (
+	Created Status = iota
+	Running
+	Finished
+	Failed
+	Cancelled
+)
+
+func (s Status) String() string {
+	switch s {
+	case Created:
+		return "created"
+	case Running:
+		return "running"
+	case Finished:
+		return "finished"
+	case Failed:
+		return "failed"
+	case Cancelled:
+		return "cancelled"
+	}
+	return fmt.Sprintf("Status(%d)", int32(s))
+}
+
+// TaskError is a task's failure: an error it returned or a panic it
+// raised, with the panic's stack.
+type TaskError struct {
+	Job, Task string
+	// Operator names the operator that failed, or "sink", when the
+	// failure was in a chain task's stage.
+	Operator string
+	Err      error
+	// Stack is the goroutine's stack at a panic; nil for errors.
+	Stack []byte
+}
+
+func (e *TaskError) Error() string {
+	where := "job " + e.Job + " task " + e.Task
+	if e.Operator != "" {
+		where += " operator " + e.Operator
+	}
+	if e.Stack != nil {
+		return fmt.Sprintf("%s: %v\n%s", where, e.Err, e.Stack)
+	}
+	return fmt.Sprintf("%s: %v", where, e.Err)
+}
+
+func (e *TaskError) Unwrap() error { return e.Err }
+
+// StageMetrics counts the live rows that entered and left one stage,
+// summed over instances.
+type StageMetrics struct {
+	Name            string
+	RowsIn, RowsOut int64
+}
+
+type stageCounters struct {
+	name    string
+	in, out atomic.Int64
+}
+
+// Job runs a Pipeline. Its methods are safe for concurrent use.
+type Job struct {
+	p      Pipeline
+	stages []*stageCounters // source, operators…, sink
+	status atomic.Int32
+	done   chan struct{}
+	wg     sync.WaitGroup
+
+	mu struct {
+		sync.Mutex
+		err       error // first task failure
+		cancelled bool
+		cancel    context.CancelFunc // set by Start
+	}
+}
+
+// NewJob validates p and returns a job ready to Start.
+func NewJob(p Pipeline) (*Job, error) {
+	p.EnsureDefaults()
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	j := &Job{p: p, done: make(chan struct{})}
+	j.stages = append(j.stages, &stageCounters{name: "source"})
+	for _, op := range p.Operators {
+		j.stages = append(j.stages, &stageCounters{name: op.Name})
+	}
+	j.stages = append(j.stages, &stageCounters{name: "sink"})
+	return j, nil
+}
+
+// Start builds every instance and starts its tasks. The job runs until its
+// sources are done, a task fails, Cancel is called or ctx ends. Start may
+// be called once; an error building the instances fails the job (Wait
+// reports it) after closing what was built.
+func (j *Job) Start(ctx context.Context) error {
+	if !j.status.CompareAndSwap(int32(Created), int32(Running)) {
+		return fmt.Errorf("runtime: job %s already started", j.p.Name)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	j.mu.Lock()
+	j.mu.cancel = cancel
+	if j.mu.cancelled {
+		cancel()
+	}
+	j.mu.Unlock()
+	var insts []*instance
+	var buildErr error
+	for i := range j.p.Parallelism {
+		in, err := j.newInstance(i)
+		if err != nil {
+			buildErr = err
+			break
+		}
+		insts = append(insts, in)
+	}
+	if buildErr != nil {
+		for _, in := range insts {
+			in.src.Close()
+			in.sink.Close()
+		}
+		j.fail(buildErr)
+		j.finish()
+		return buildErr
+	}
+	for _, in := range insts {
+		j.wg.Add(2)
+		go j.runTask(ctx, in.sourceName, func(ctx context.Context, _ *string) error { return j.runSource(ctx, in) })
+		go j.runTask(ctx, in.chainName, func(ctx context.Context, op *string) error { return j.runChain(ctx, in, op) })
+	}
+	go func() {
+		j.wg.Wait()
+		j.finish()
+	}()
+	return nil
+}
+
+func (j *Job) finish() {
+	j.mu.Lock()
+	switch {
+	case j.mu.err != nil:
+		j.status.Store(int32(Failed))
+	case j.mu.cancelled:
+		j.status.Store(int32(Cancelled))
+	default:
+		j.status.Store(int32(Finished))
+	}
+	j.mu.cancel()
+	j.mu.Unlock()
+	close(j.done)
+}
+
+// fail records err as the job's failure unless one is already recorded
+// or the job was cancelled first, then cancels every task.
+func (j *Job) fail(err error) {
+	j.mu.Lock()
+	if j.mu.err == nil && !j.mu.cancelled {
+		j.mu.err = err
+	}
+	j.mu.cancel()
+	j.mu.Unlock()
+}
+
+// Cancel stops every task; Wait then returns ErrCancelled, unless the job
+// had already finished or failed. It does not wait.
+func (j *Job) Cancel() {
+	j.mu.Lock()
+	if j.mu.err == nil {
+		j.mu.cancelled = true
+	}
+	if j.mu.cancel != nil {
+		j.mu.cancel()
+	}
+	j.mu.Unlock()
+}
+
+// Done is closed when every task of a started job has returned.
+func (j *Job) Done() <-chan struct{} { return j.done }
+
+// Wait waits until every task has returned and every connector is closed,
+// then reports nil for a finished job, ErrCancelled for a cancelled one or
+// the first failure (a *TaskError for a task's).
+func (j *Job) Wait() error {
+	<-j.done
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	switch {
+	case j.mu.err != nil:
+		return j.mu.err
+	case j.mu.cancelled:
+		return ErrCancelled
+	}
+	return nil
+}
+
+// Status returns the job's phase.
+func (j *Job) Status() Status { return Status(j.status.Load()) }
+
+// Metrics returns the row counts of every stage so far, in pipeline order.
+func (j *Job) Metrics() []StageMetrics {
+	out := make([]StageMetrics, len(j.stages))
+	for i, s := range j.stages {
+		out[i] = StageMetrics{Name: s.name, RowsIn: s.in.Load(), RowsOut: s.out.Load()}
+	}
+	return out
+}

@@ -1,0 +1,294 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sluice-sql/sluice/broker"
+	"github.com/sluice-sql/sluice/connectors"
+	connlog "github.com/sluice-sql/sluice/connectors/log"
+	"github.com/sluice-sql/sluice/sql/types"
+)
+
+const deadline = 10 * time.Second
+
+// waitJob waits for j with a deadline and returns its result.
+func waitJob(t *testing.T, j *Job) error {
+	t.Helper()
+	select {
+	case <-j.Done():
+		return j.Wait()
+	case <-time.After(deadline):
+		t.Fatalf("job did not end within %v; metrics %v", deadline, j.Metrics())
+		return nil
+	}
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	end := time.Now().Add(deadline)
+	for !cond() {
+		if time.Now().After(end) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		runtime.Gosched()
+	}
+}
+
+// checkNoLeak fails the test if goroutines started during it outlive it.
+func checkNoLeak(t *testing.T) {
+	before := runtime.NumGoroutine()
+	t.Cleanup(func() {
+		eventually(t, "goroutines to exit", func() bool { return runtime.NumGoroutine() <= before })
+	})
+}
+
+func q2Pipeline(t testing.TB, events int64, par int, c *collector) Pipeline {
+	return Pipeline{
+		Name: "q2", Parallelism: par, Schema: bidSchema,
+		NewSource: func(s connectors.Split) (connectors.Source, error) { return newGenSource(events, s) },
+		Operators: q2Ops(t),
+		NewSink:   c.newSink,
+	}
+}
+
+func TestQ2MatchesDirectComputation(t *testing.T) {
+	checkNoLeak(t)
+	const events = 100_000
+	want := expectedQ2(t, events)
+	if len(want) == 0 {
+		t.Fatal("expected result is empty: the test would prove nothing")
+	}
+	for _, par := range []int{1, 3} {
+		c := &collector{}
+		j, err := NewJob(q2Pipeline(t, events, par, c))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := j.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if err := waitJob(t, j); err != nil {
+			t.Fatalf("parallelism %d: %v", par, err)
+		}
+		if got := c.sorted(); !slices.Equal(got, want) {
+			t.Fatalf("parallelism %d: %d rows, want %d", par, len(got), len(want))
+		}
+		if j.Status() != Finished {
+			t.Errorf("status %v", j.Status())
+		}
+		if c.opens.Load() != int64(par) || c.flushes.Load() != int64(par) || c.clos.Load() != int64(par) {
+			t.Errorf("sinks opened %d flushed %d closed %d, want %d each", c.opens.Load(), c.flushes.Load(), c.clos.Load(), par)
+		}
+		m := j.Metrics()
+		bids := m[0].RowsOut
+		if m[1].RowsIn != bids || m[1].RowsOut != int64(len(want)) || m[2].RowsIn != int64(len(want)) ||
+			m[3].RowsIn != int64(len(want)) || m[3].RowsOut != int64(len(want)) {
+			t.Errorf("metrics %+v", m)
+		}
+	}
+}
+
+// A sink that blocks stops the source within the edge's bound.
+func TestBackpressure(t *testing.T) {
+	checkNoLeak(t)
+	c := &collector{gate: make(chan struct{}), discard: true}
+	var src *genSource
+	var violation atomic.Value
+	p := Pipeline{
+		Name: "bp", Schema: bidSchema, BatchSize: 100, ChannelCapacity: 2,
+		NewSink: c.newSink,
+	}
+	bound := int64(p.ChannelCapacity + 2)
+	p.NewSource = func(s connectors.Split) (connectors.Source, error) {
+		g, err := newGenSource(10_000_000, s)
+		src = g
+		// On entering Next, the batch being filled is one of the bound.
+		g.before = func() {
+			if ahead := g.batches.Load() - c.writes.Load(); ahead > bound-1 {
+				violation.Store(ahead)
+			}
+		}
+		return g, err
+	}
+	j, err := NewJob(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		// With the sink blocked, the source fills every batch of the
+		// pool and stops there.
+		eventually(t, "the source to fill the pool", func() bool { return src.batches.Load() == c.writes.Load()+bound })
+		if v := violation.Load(); v != nil {
+			t.Fatalf("source ran %d batches ahead of the sink; bound %d", v, bound)
+		}
+		c.gate <- struct{}{}
+	}
+	j.Cancel()
+	if err := waitJob(t, j); !errors.Is(err, ErrCancelled) {
+		t.Fatalf("wait: %v", err)
+	}
+	if v := violation.Load(); v != nil {
+		t.Fatalf("source ran %d batches ahead of the sink; bound %d", v, bound)
+	}
+	if c.flushes.Load() != 0 || c.clos.Load() != 1 {
+		t.Errorf("cancelled job: %d flushes, %d closes", c.flushes.Load(), c.clos.Load())
+	}
+}
+
+// countingSource counts lifecycle calls and signals when Wait blocks.
+type countingSource struct {
+	connectors.Source
+	opens, closes *atomic.Int64
+	waiting       chan struct{}
+}
+
+func (s *countingSource) Open(ctx context.Context) error { s.opens.Add(1); return s.Source.Open(ctx) }
+func (s *countingSource) Close() error                   { s.closes.Add(1); return s.Source.Close() }
+func (s *countingSource) Wait(ctx context.Context) error {
+	s.waiting <- struct{}{}
+	return s.Source.Wait(ctx)
+}
+
+func TestCancelWhileSourceWaits(t *testing.T) {
+	checkNoLeak(t)
+	b, err := broker.Open(t.TempDir(), broker.Options{MaintenanceInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if err := b.CreateTopic("in", 4, nil); err != nil {
+		t.Fatal(err)
+	}
+	schema := types.Schema{{Name: "id", Type: types.BigInt()}}
+	const par = 2
+	var opens, closes atomic.Int64
+	waiting := make(chan struct{}, par)
+	c := &collector{}
+	j, err := NewJob(Pipeline{
+		Name: "tail", Parallelism: par, Schema: schema,
+		NewSource: func(s connectors.Split) (connectors.Source, error) {
+			src, err := connlog.NewSource(connlog.SourceOptions{Broker: b, Topic: "in", Schema: schema, Format: "json", Split: s})
+			return &countingSource{Source: src, opens: &opens, closes: &closes, waiting: waiting}, err
+		},
+		NewSink: c.newSink,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for range par {
+		<-waiting
+	}
+	if j.Status() != Running {
+		t.Fatalf("status %v", j.Status())
+	}
+	j.Cancel()
+	if err := waitJob(t, j); !errors.Is(err, ErrCancelled) {
+		t.Fatalf("wait: %v", err)
+	}
+	if j.Status() != Cancelled {
+		t.Errorf("status %v", j.Status())
+	}
+	if opens.Load() != par || closes.Load() != par || c.opens.Load() != par || c.clos.Load() != par || c.flushes.Load() != 0 {
+		t.Errorf("sources opened %d closed %d; sinks opened %d closed %d flushed %d",
+			opens.Load(), closes.Load(), c.opens.Load(), c.clos.Load(), c.flushes.Load())
+	}
+}
+
+type panicOp struct{}
+
+func (panicOp) Process(*types.Batch, Emit) error { panic("boom") }
+func (panicOp) Finish(Emit) error                { return nil }
+
+func TestPanicFailsOnlyItsJob(t *testing.T) {
+	checkNoLeak(t)
+	bad := &collector{}
+	p := q2Pipeline(t, 100_000, 2, bad)
+	p.Name = "bad"
+	p.Operators = append(p.Operators[:1:1], OperatorSpec{Name: "exploder", New: func() (Operator, error) { return panicOp{}, nil }})
+	good := &collector{}
+	jobs := make([]*Job, 2)
+	for i, p := range []Pipeline{p, q2Pipeline(t, 100_000, 2, good)} {
+		var err error
+		if jobs[i], err = NewJob(p); err != nil {
+			t.Fatal(err)
+		}
+		if err := jobs[i].Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := waitJob(t, jobs[0])
+	var te *TaskError
+	if !errors.As(err, &te) || te.Job != "bad" || !strings.HasPrefix(te.Task, "chain[") || te.Operator != "exploder" ||
+		te.Stack == nil || !strings.Contains(err.Error(), "panic: boom") {
+		t.Fatalf("bad job: %v", err)
+	}
+	if jobs[0].Status() != Failed || bad.flushes.Load() != 0 || bad.clos.Load() != 2 {
+		t.Errorf("bad job: status %v, %d flushes, %d closes", jobs[0].Status(), bad.flushes.Load(), bad.clos.Load())
+	}
+	if err := waitJob(t, jobs[1]); err != nil {
+		t.Fatalf("good job: %v", err)
+	}
+	if got, want := good.sorted(), expectedQ2(t, 100_000); !slices.Equal(got, want) {
+		t.Errorf("good job: %d rows, want %d", len(got), len(want))
+	}
+}
+
+type failingSource struct{ genSource }
+
+func (*failingSource) Next(context.Context, *types.Batch, int) (connectors.SourceStatus, error) {
+	return connectors.SourceStatus{}, errors.New("disk on fire")
+}
+
+func TestSourceErrorNamesTask(t *testing.T) {
+	checkNoLeak(t)
+	c := &collector{}
+	p := q2Pipeline(t, 1000, 2, c)
+	p.NewSource = func(connectors.Split) (connectors.Source, error) { return &failingSource{}, nil }
+	j, err := NewJob(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	err = waitJob(t, j)
+	var te *TaskError
+	if !errors.As(err, &te) || !strings.HasPrefix(te.Task, "source[") || !strings.Contains(err.Error(), "disk on fire") {
+		t.Fatalf("wait: %v", err)
+	}
+	if c.flushes.Load() != 0 || c.clos.Load() != 2 {
+		t.Errorf("%d flushes, %d closes", c.flushes.Load(), c.clos.Load())
+	}
+}
+
+func TestParentContextCancels(t *testing.T) {
+	checkNoLeak(t)
+	c := &collector{gate: make(chan struct{}), writing: make(chan struct{}, 1)}
+	j, err := NewJob(q2Pipeline(t, 1_000_000, 1, c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := j.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	<-c.writing
+	cancel()
+	if err := waitJob(t, j); !errors.Is(err, ErrCancelled) {
+		t.Fatalf("wait: %v", err)
+	}
+}
