@@ -16,8 +16,11 @@ import (
 //	rewrite  the input and the text the TiDB parser gets, line under line
 //	         (· marks a byte the dialect blanked), then the side table
 //	parse    each statement restored by TiDB, or the error as a user sees it
+//	catalog  CREATE TABLE statements added to the file's catalog, described
+//	bind     a SELECT bound against that catalog, or the error
 func TestDataDriven(t *testing.T) {
 	datadriven.Walk(t, "testdata", func(t *testing.T, path string) {
+		cat := NewMemCatalog() // for catalog and bind, see bind_test.go
 		datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
 			switch d.Cmd {
 			case "split":
@@ -26,6 +29,10 @@ func TestDataDriven(t *testing.T) {
 				return runRewrite(t, d.Input)
 			case "parse":
 				return runParse(d.Input)
+			case "catalog":
+				return runCatalog(cat, d.Input)
+			case "bind":
+				return runBind(cat, d.Input)
 			}
 			t.Fatalf("%s: unknown command %q", d.Pos, d.Cmd)
 			return ""

@@ -38,7 +38,7 @@ func Parse(text string) ([]Statement, error) {
 }
 
 func parsePiece(p *parser.Parser, src string, pc Piece) (Statement, error) {
-	s := Statement{Text: pc.Text, Offset: pc.Offset}
+	s := Statement{Text: pc.Text, Offset: pc.Offset, source: src}
 	cmd, err := command(src, pc)
 	if err != nil || cmd != nil {
 		s.Command = cmd

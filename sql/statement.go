@@ -15,6 +15,10 @@ type Statement struct {
 	Dialect *Dialect
 	// Command is set for a statement the TiDB grammar does not have.
 	Command Command
+
+	// source is the whole input the statement was parsed from, so that
+	// later stages (the binder) report errors with positions in it.
+	source string
 }
 
 // Command is a statement that never reaches the TiDB parser: ShowJobs,

@@ -1,0 +1,428 @@
+package sql
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/cockroachdb/apd/v3"
+	"github.com/pingcap/tidb/pkg/parser/ast"
+	"github.com/pingcap/tidb/pkg/parser/opcode"
+
+	"github.com/sluice-sql/sluice/sql/expr"
+	"github.com/sluice-sql/sluice/sql/types"
+)
+
+// binaryOps maps a TiDB operator to the expr function and the tokens that
+// spell it in the user's text.
+var binaryOps = map[opcode.Op]struct {
+	fn    string
+	spell []string
+}{
+	opcode.Plus:     {expr.FnAdd, []string{"+"}},
+	opcode.Minus:    {expr.FnSub, []string{"-"}},
+	opcode.Mul:      {expr.FnMul, []string{"*"}},
+	opcode.Div:      {expr.FnDiv, []string{"/"}},
+	opcode.Mod:      {expr.FnRem, []string{"%", "MOD"}},
+	opcode.IntDiv:   {expr.FnIntDiv, []string{"DIV"}},
+	opcode.EQ:       {expr.FnEq, []string{"="}},
+	opcode.NE:       {expr.FnNe, []string{"<>", "!="}},
+	opcode.LT:       {expr.FnLt, []string{"<"}},
+	opcode.LE:       {expr.FnLe, []string{"<="}},
+	opcode.GT:       {expr.FnGt, []string{">"}},
+	opcode.GE:       {expr.FnGe, []string{">="}},
+	opcode.LogicAnd: {expr.FnAnd, []string{"AND", "&&"}},
+	opcode.LogicOr:  {expr.FnOr, []string{"OR"}},
+}
+
+// functions are the named functions the binder knows, by lower-case name,
+// with their argument counts (-1: one or more).
+var functions = map[string]struct {
+	fn    string
+	arity int
+}{
+	"abs":      {expr.FnAbs, 1},
+	"coalesce": {expr.FnCoalesce, -1},
+	"nullif":   {expr.FnNullIf, 2},
+	"if":       {expr.FnIf, 3},
+}
+
+// functionNames are the names offered as suggestions for an unknown
+// function.
+var functionNames = []string{"ABS", "CAST", "COALESCE", "IF", "MOD", "NULLIF"}
+
+// expr binds n, whose first token is at the cursor, and leaves the cursor
+// after its last anchor.
+func (b *binder) expr(n ast.ExprNode) (expr.Expr, error) {
+	start := b.loc.pos()
+	switch n := n.(type) {
+	case *ast.ParenthesesExpr:
+		b.loc.skip("(")
+		e, err := b.expr(n.Expr)
+		b.loc.skip(")")
+		return e, err
+	case *ast.ColumnNameExpr:
+		return b.column(n.Name)
+	case ast.ValueExpr:
+		return b.literal()
+	case *ast.UnaryOperationExpr:
+		return b.unary(n)
+	case *ast.BinaryOperationExpr:
+		return b.binary(n)
+	case *ast.IsNullExpr:
+		x, err := b.expr(n.Expr)
+		if err != nil {
+			return nil, err
+		}
+		fn := expr.FnIsNull
+		if n.Not {
+			fn = expr.FnIsNotNull
+		}
+		return b.call(fn, b.loc.word("IS"), x)
+	case *ast.BetweenExpr:
+		x, err := b.expr(n.Expr)
+		if err != nil {
+			return nil, err
+		}
+		pos := b.loc.word("BETWEEN")
+		lo, err := b.expr(n.Left)
+		if err != nil {
+			return nil, err
+		}
+		b.loc.word("AND")
+		hi, err := b.expr(n.Right)
+		if err != nil {
+			return nil, err
+		}
+		return b.negate(n.Not, pos)(b.call(expr.FnBetween, pos, x, lo, hi))
+	case *ast.PatternInExpr:
+		return b.in(n)
+	case *ast.CaseExpr:
+		return b.caseExpr(n)
+	case *ast.FuncCallExpr:
+		return b.funcCall(n)
+	case *ast.AggregateFuncExpr:
+		return nil, b.errorf(b.loc.name(n.F), "aggregate function %s is not supported yet", strings.ToUpper(n.F))
+	case *ast.WindowFuncExpr:
+		return nil, b.errorf(b.loc.name(n.Name), "window function %s is not supported yet", strings.ToUpper(n.Name))
+	case *ast.SubqueryExpr, *ast.ExistsSubqueryExpr:
+		return nil, b.errorf(start, "subqueries are not supported yet")
+	case *ast.PatternLikeOrIlikeExpr:
+		return nil, b.errorf(b.loc.word("LIKE", "ILIKE"), "LIKE is not supported yet")
+	}
+	return nil, b.errorf(start, "this expression is not supported yet")
+}
+
+// column resolves a column reference, qualified or not.
+func (b *binder) column(c *ast.ColumnName) (expr.Expr, error) {
+	if q := c.Table.O; q != "" {
+		pos := b.loc.name(q)
+		if c.Schema.O != "" || !strings.EqualFold(q, b.qual) {
+			return nil, b.errorf(pos, "unknown table %q", q).WithHint(DidYouMean(q, []string{b.qual}))
+		}
+	}
+	name := c.Name.O
+	pos := b.loc.name(name)
+	found := -1
+	for i, f := range b.table.Schema {
+		if strings.EqualFold(f.Name, name) {
+			if found >= 0 {
+				return nil, b.errorf(pos, "column %q is ambiguous", name)
+			}
+			found = i
+		}
+	}
+	if found < 0 {
+		return nil, b.errorf(pos, "unknown column %q", name).WithHint(DidYouMean(name, columnNames(b.table.Schema)))
+	}
+	f := b.table.Schema[found]
+	return &expr.ColumnRef{Index: found, T: f.Type, Name: f.Name}, nil
+}
+
+// literal binds the literal at the cursor from its text as written, so
+// that 0.908 is the exact DECIMAL(3,3) and TRUE is not MySQL's 1.
+func (b *binder) literal() (expr.Expr, error) {
+	t := b.loc.peek(0)
+	b.loc.i++
+	switch {
+	case t.kind == tokString:
+		return &expr.Const{Value: t.stringValue(), T: types.String().WithNotNull(true)}, nil
+	case t.is("NULL"):
+		return &expr.Const{T: types.NullType()}, nil
+	case t.is("TRUE"), t.is("FALSE"):
+		return &expr.Const{Value: t.is("TRUE"), T: types.Boolean().WithNotNull(true)}, nil
+	case t.kind == tokNumber:
+		return b.number(t)
+	}
+	return nil, b.errorf(t.pos, "this literal is not supported yet")
+}
+
+// number types a numeric literal as Flink does: an integer is INT when it
+// fits, else BIGINT; a number with a point is an exact DECIMAL(p,s) of its
+// digits; one with an exponent is a DOUBLE.
+func (b *binder) number(t token) (expr.Expr, error) {
+	s := t.text
+	if strings.ContainsAny(s, "eE") {
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return nil, b.errorf(t.pos, "bad number %s", s)
+		}
+		return &expr.Const{Value: f, T: types.Double().WithNotNull(true)}, nil
+	}
+	if intPart, frac, ok := strings.Cut(s, "."); ok {
+		intDigits := len(strings.TrimLeft(intPart, "0"))
+		p, sc := max(intDigits+len(frac), 1), len(frac)
+		if p > types.MaxDecimalPrecision {
+			return nil, b.errorf(t.pos, "decimal literal %s has more than %d digits", s, types.MaxDecimalPrecision)
+		}
+		d, _, err := apd.NewFromString(s)
+		if err != nil {
+			return nil, b.errorf(t.pos, "bad number %s", s)
+		}
+		return &expr.Const{Value: *d, T: types.Decimal(p, sc).WithNotNull(true)}, nil
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return nil, b.errorf(t.pos, "integer literal %s is out of range for BIGINT", s)
+	}
+	typ := types.BigInt()
+	if v >= -1<<31 && v < 1<<31 {
+		typ = types.Int()
+	}
+	return &expr.Const{Value: v, T: typ.WithNotNull(true)}, nil
+}
+
+func (b *binder) unary(n *ast.UnaryOperationExpr) (expr.Expr, error) {
+	var pos int
+	var fn string
+	switch n.Op {
+	case opcode.Minus:
+		pos, fn = b.loc.word("-"), expr.FnNeg
+	case opcode.Plus:
+		b.loc.word("+")
+		return b.expr(n.V)
+	case opcode.Not, opcode.Not2:
+		pos, fn = b.loc.word("NOT", "!"), expr.FnNot
+	default:
+		return nil, b.errorf(b.loc.pos(), "operator %s is not supported yet", n.Op)
+	}
+	x, err := b.expr(n.V)
+	if err != nil {
+		return nil, err
+	}
+	if c, ok := x.(*expr.Const); ok && fn == expr.FnNeg {
+		// Fold the sign into a numeric literal: -1 is a literal to a user.
+		switch v := c.Value.(type) {
+		case int64:
+			return &expr.Const{Value: -v, T: c.T}, nil
+		case float64:
+			return &expr.Const{Value: -v, T: c.T}, nil
+		case apd.Decimal:
+			var neg apd.Decimal
+			neg.Neg(&v)
+			return &expr.Const{Value: neg, T: c.T}, nil
+		}
+	}
+	return b.call(fn, pos, x)
+}
+
+func (b *binder) binary(n *ast.BinaryOperationExpr) (expr.Expr, error) {
+	op, ok := binaryOps[n.Op]
+	if !ok {
+		return nil, b.errorf(b.loc.pos(), "operator %s is not supported yet", n.Op)
+	}
+	if n.Op == opcode.Mod && b.loc.peek(0).is("MOD") && b.loc.peek(1).isPunct("(") {
+		// MOD(x, y): the operator comes first.
+		pos := b.loc.word("MOD")
+		b.loc.skip("(")
+		x, err := b.expr(n.L)
+		if err != nil {
+			return nil, err
+		}
+		b.loc.skip(",")
+		y, err := b.expr(n.R)
+		if err != nil {
+			return nil, err
+		}
+		b.loc.skip(")")
+		return b.call(expr.FnMod, pos, x, y)
+	}
+	x, err := b.expr(n.L)
+	if err != nil {
+		return nil, err
+	}
+	pos := b.loc.word(op.spell...)
+	y, err := b.expr(n.R)
+	if err != nil {
+		return nil, err
+	}
+	return b.call(op.fn, pos, x, y)
+}
+
+func (b *binder) in(n *ast.PatternInExpr) (expr.Expr, error) {
+	x, err := b.expr(n.Expr)
+	if err != nil {
+		return nil, err
+	}
+	pos := b.loc.word("IN")
+	if n.Sel != nil {
+		return nil, b.errorf(pos, "IN (subquery) is not supported yet")
+	}
+	b.loc.skip("(")
+	args := []expr.Expr{x}
+	for i, item := range n.List {
+		if i > 0 {
+			b.loc.skip(",")
+		}
+		start := b.loc.pos()
+		e, err := b.expr(item)
+		if err != nil {
+			return nil, err
+		}
+		if _, ok := e.(*expr.Const); !ok {
+			return nil, b.errorf(start, "IN list items must be literals")
+		}
+		args = append(args, e)
+	}
+	b.loc.skip(")")
+	return b.negate(n.Not, pos)(b.call(expr.FnIn, pos, args...))
+}
+
+// negate returns a function that wraps a bound expression in NOT when not
+// is set (x NOT IN ..., x NOT BETWEEN ...).
+func (b *binder) negate(not bool, pos int) func(expr.Expr, error) (expr.Expr, error) {
+	return func(e expr.Expr, err error) (expr.Expr, error) {
+		if err != nil || !not {
+			return e, err
+		}
+		return b.call(expr.FnNot, pos, e)
+	}
+}
+
+func (b *binder) caseExpr(n *ast.CaseExpr) (expr.Expr, error) {
+	pos := b.loc.word("CASE")
+	var value expr.Expr
+	if n.Value != nil {
+		v, err := b.expr(n.Value)
+		if err != nil {
+			return nil, err
+		}
+		value = v
+	}
+	var args []expr.Expr
+	for _, w := range n.WhenClauses {
+		wpos := b.loc.word("WHEN")
+		start := b.loc.pos()
+		cond, err := b.expr(w.Expr)
+		if err != nil {
+			return nil, err
+		}
+		if value != nil {
+			if cond, err = b.call(expr.FnEq, wpos, value, cond); err != nil {
+				return nil, err
+			}
+		}
+		if err := b.wantBool(cond, start, "WHEN condition"); err != nil {
+			return nil, err
+		}
+		b.loc.word("THEN")
+		res, err := b.expr(w.Result)
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, cond, res)
+	}
+	if n.ElseClause != nil {
+		b.loc.word("ELSE")
+		e, err := b.expr(n.ElseClause)
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, e)
+	}
+	b.loc.word("END")
+	return b.call(expr.FnCase, pos, args...)
+}
+
+func (b *binder) wantBool(e expr.Expr, pos int, what string) error {
+	if k := e.Type().Kind; k != types.KindBoolean && k != types.KindNull {
+		return b.errorf(pos, "%s must be BOOLEAN, not %s", what, e.Type().Nullable())
+	}
+	return nil
+}
+
+func (b *binder) funcCall(n *ast.FuncCallExpr) (expr.Expr, error) {
+	name := n.FnName.L
+	if name == "__cx" {
+		return b.cast(n)
+	}
+	pos := b.loc.name(n.FnName.O)
+	f, ok := functions[name]
+	if !ok {
+		switch name {
+		case "date_add", "date_sub", "adddate", "subdate":
+			return nil, b.errorf(pos, "INTERVAL arithmetic is not supported yet")
+		}
+		return nil, b.errorf(pos, "unknown function %s", strings.ToUpper(n.FnName.O)).
+			WithHint(DidYouMean(name, functionNames))
+	}
+	b.loc.skip("(")
+	var args []expr.Expr
+	for i, a := range n.Args {
+		if i > 0 {
+			b.loc.skip(",")
+		}
+		start := b.loc.pos()
+		e, err := b.expr(a)
+		if err != nil {
+			return nil, err
+		}
+		if f.fn == expr.FnIf && i == 0 {
+			if err := b.wantBool(e, start, "IF condition"); err != nil {
+				return nil, err
+			}
+		}
+		args = append(args, e)
+	}
+	b.loc.skip(")")
+	if (f.arity >= 0 && len(args) != f.arity) || len(args) == 0 {
+		want := strconv.Itoa(f.arity)
+		if f.arity < 0 {
+			want = "at least 1"
+		}
+		return nil, b.errorf(pos, "%s takes %s arguments, not %d", f.fn, want, len(args))
+	}
+	return b.call(f.fn, pos, args...)
+}
+
+// cast binds CAST(x AS T), which reaches the parser as __cx(x, N) with T
+// in the dialect's Casts[N].
+func (b *binder) cast(n *ast.FuncCallExpr) (expr.Expr, error) {
+	i := -1
+	if len(n.Args) == 2 {
+		if v, ok := n.Args[1].(ast.ValueExpr); ok {
+			if k, ok := v.GetValue().(int64); ok {
+				i = int(k)
+			}
+		}
+	}
+	if b.d == nil || i < 0 || i >= len(b.d.Casts) {
+		return nil, b.errorf(b.loc.pos(), "cannot find the CAST here in the dialect's record")
+	}
+	c := b.d.Casts[i]
+	b.loc.seek(c.Pos)
+	b.loc.skip("CAST")
+	b.loc.skip("(")
+	x, err := b.expr(n.Args[0])
+	if err != nil {
+		return nil, err
+	}
+	b.loc.seek(c.End)
+	t, ok := declaredType(c.Type)
+	if !ok {
+		return nil, b.errorf(c.TypePos, "unsupported type %s", c.Type)
+	}
+	if x.Type().Kind == types.KindNull {
+		return &expr.Const{T: t}, nil
+	}
+	return &expr.Cast{Arg: x, T: t.WithNotNull(x.Type().NotNull)}, nil
+}
