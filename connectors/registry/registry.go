@@ -1,0 +1,396 @@
+// Package registry builds a table's sources and sinks from its WITH
+// options: 'connector' chooses nexmark, log, file or print, and the other
+// keys configure it. Unknown connectors and unknown or bad options are
+// refused with the key named and, for a misspelling, a suggestion.
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sluice-sql/sluice/broker"
+	"github.com/sluice-sql/sluice/connectors"
+	"github.com/sluice-sql/sluice/connectors/file"
+	logconn "github.com/sluice-sql/sluice/connectors/log"
+	"github.com/sluice-sql/sluice/connectors/nexmark"
+	"github.com/sluice-sql/sluice/sql/types"
+)
+
+// Env is what connectors may use of the engine.
+type Env struct {
+	Broker *broker.Broker
+	Stdout io.Writer
+}
+
+// ErrInvalidOptions is returned (wrapped, saying which option and why)
+// for a table whose connector options cannot be used.
+var ErrInvalidOptions = errors.New("invalid connector options")
+
+// SourceFactory builds the source instance of one split.
+type SourceFactory func(connectors.Split) (connectors.Source, error)
+
+// SinkFactory builds the sink instance of one split.
+type SinkFactory func(connectors.Split) (connectors.Sink, error)
+
+// The option keys each connector takes, besides 'connector' and the
+// format's own ('json.*', 'csv.*').
+var known = map[string][]string{
+	"nexmark": {"nexmark.table", "nexmark.events", "nexmark.rate", "nexmark.seed"},
+	"log":     {"topic", "format", "scan.startup.mode", "scan.startup.timestamp-millis", "scan.bounded", "key.fields", "sink.partitions"},
+	"file":    {"path", "format"},
+	"print":   {},
+}
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalidOptions, fmt.Sprintf(format, args...))
+}
+
+// check returns the connector named by opts after checking every key.
+func check(opts map[string]string) (string, error) {
+	name, ok := opts["connector"]
+	if !ok {
+		return "", invalid("missing 'connector' (one of %s)", strings.Join(connectorNames(), ", "))
+	}
+	keys, ok := known[name]
+	if !ok {
+		return "", invalid("unknown connector %q (one of %s)", name, strings.Join(connectorNames(), ", "))
+	}
+	format := opts["format"]
+	if format == "" {
+		format = "json"
+	}
+	for k := range opts {
+		if k == "connector" || contains(keys, k) || strings.HasPrefix(k, format+".") {
+			continue
+		}
+		msg := fmt.Sprintf("connector %s has no option %q", name, k)
+		if s := closest(k, keys); s != "" {
+			msg += fmt.Sprintf(" (did you mean %q?)", s)
+		} else if len(keys) > 0 {
+			msg += " (options: " + strings.Join(keys, ", ") + ")"
+		}
+		return "", invalid("%s", msg)
+	}
+	return name, nil
+}
+
+func connectorNames() []string {
+	names := make([]string, 0, len(known))
+	for n := range known {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if x == y {
+			return true
+		}
+	}
+	return false
+}
+
+// closest returns the key within edit distance 3 of k, if any.
+func closest(k string, keys []string) string {
+	best, bestD := "", 4
+	for _, c := range keys {
+		if d := distance(k, c); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
+
+func distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+func formatOf(opts map[string]string) (string, map[string]string) {
+	name := opts["format"]
+	if name == "" {
+		name = "json"
+	}
+	fo := make(map[string]string)
+	for k, v := range opts {
+		if strings.HasPrefix(k, name+".") {
+			fo[k] = v
+		}
+	}
+	return name, fo
+}
+
+func intOption(opts map[string]string, key string, def int64) (int64, error) {
+	v, ok := opts[key]
+	if !ok {
+		return def, nil
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if err != nil || n < 0 {
+		return 0, invalid("'%s' = '%s' is not a non-negative integer", key, v)
+	}
+	return n, nil
+}
+
+// Source returns the factory of a table's source instances.
+func Source(opts map[string]string, schema types.Schema, env Env) (SourceFactory, error) {
+	name, err := check(opts)
+	if err != nil {
+		return nil, err
+	}
+	switch name {
+	case "nexmark":
+		return nexmarkSource(opts, schema)
+	case "log":
+		return logSource(opts, schema, env)
+	case "file":
+		path := opts["path"]
+		if path == "" {
+			return nil, invalid("connector file needs 'path'")
+		}
+		f, fo := formatOf(opts)
+		return func(s connectors.Split) (connectors.Source, error) {
+			return file.NewSource(file.SourceOptions{Path: path, Schema: schema, Format: f, FormatOptions: fo, Split: s})
+		}, nil
+	}
+	return nil, invalid("connector %s cannot be read from", name)
+}
+
+// Sink returns the factory of a table's sink instances.
+func Sink(opts map[string]string, schema types.Schema, env Env) (SinkFactory, error) {
+	name, err := check(opts)
+	if err != nil {
+		return nil, err
+	}
+	switch name {
+	case "log":
+		return logSink(opts, schema, env)
+	case "file":
+		path := opts["path"]
+		if path == "" {
+			return nil, invalid("connector file needs 'path'")
+		}
+		f, fo := formatOf(opts)
+		var mu sync.Mutex
+		return func(s connectors.Split) (connectors.Sink, error) {
+			// One file: instances after the first append to it.
+			mu.Lock()
+			defer mu.Unlock()
+			p := path
+			if s.Index > 0 {
+				p = fmt.Sprintf("%s.%d", path, s.Index)
+			}
+			return file.NewSink(file.SinkOptions{Path: p, Schema: schema, Format: f, FormatOptions: fo})
+		}, nil
+	case "print":
+		if env.Stdout == nil {
+			return nil, invalid("connector print has no output")
+		}
+		out := &lockedWriter{w: env.Stdout}
+		return func(connectors.Split) (connectors.Sink, error) {
+			return &printSink{out: out, schema: schema}, nil
+		}, nil
+	}
+	return nil, invalid("connector %s cannot be written to", name)
+}
+
+func nexmarkSource(opts map[string]string, schema types.Schema) (SourceFactory, error) {
+	table, err := nexmark.ParseTable(opts["nexmark.table"])
+	if err != nil {
+		return nil, invalid("'nexmark.table': %v", err)
+	}
+	want := table.Schema()
+	if len(schema) != len(want) {
+		return nil, invalid("a nexmark %s table has the columns %s", table, want)
+	}
+	for i, f := range schema {
+		if !strings.EqualFold(f.Name, want[i].Name) || f.Type.Kind != want[i].Type.Kind {
+			return nil, invalid("column %d is %s %s; a nexmark %s table has the columns %s", i+1, f.Name, f.Type, table, want)
+		}
+	}
+	var cfg nexmark.Config
+	if cfg.MaxEvents, err = intOption(opts, "nexmark.events", 0); err != nil {
+		return nil, err
+	}
+	if cfg.Rate, err = intOption(opts, "nexmark.rate", 0); err != nil {
+		return nil, err
+	}
+	if cfg.Seed, err = intOption(opts, "nexmark.seed", 0); err != nil {
+		return nil, err
+	}
+	probe := cfg
+	probe.EnsureDefaults()
+	if err := probe.Validate(); err != nil {
+		return nil, invalid("%v", err)
+	}
+	return func(s connectors.Split) (connectors.Source, error) {
+		return nexmark.NewSource(cfg, table, s)
+	}, nil
+}
+
+func logSource(opts map[string]string, schema types.Schema, env Env) (SourceFactory, error) {
+	if env.Broker == nil {
+		return nil, invalid("connector log needs the built-in log")
+	}
+	topic := opts["topic"]
+	if topic == "" {
+		return nil, invalid("connector log needs 'topic'")
+	}
+	var start logconn.Start
+	switch mode := opts["scan.startup.mode"]; mode {
+	case "", "earliest", "earliest-offset":
+		start.Kind = logconn.Earliest
+	case "latest", "latest-offset":
+		start.Kind = logconn.Latest
+	case "timestamp":
+		ms, err := intOption(opts, "scan.startup.timestamp-millis", -1)
+		if err != nil {
+			return nil, err
+		}
+		if ms < 0 {
+			return nil, invalid("'scan.startup.mode' = 'timestamp' needs 'scan.startup.timestamp-millis'")
+		}
+		start.Kind, start.Time = logconn.Timestamp, time.UnixMilli(ms)
+	default:
+		return nil, invalid("'scan.startup.mode' = '%s' (use earliest-offset, latest-offset or timestamp)", mode)
+	}
+	bounded := false
+	switch v := opts["scan.bounded"]; v {
+	case "", "false":
+	case "true":
+		bounded = true
+	default:
+		return nil, invalid("'scan.bounded' = '%s' (use true or false)", v)
+	}
+	f, fo := formatOf(opts)
+	return func(s connectors.Split) (connectors.Source, error) {
+		return logconn.NewSource(logconn.SourceOptions{Broker: env.Broker, Topic: topic, Schema: schema, Format: f, FormatOptions: fo,
+			Split: s, Start: start, Bounded: bounded})
+	}, nil
+}
+
+func logSink(opts map[string]string, schema types.Schema, env Env) (SinkFactory, error) {
+	if env.Broker == nil {
+		return nil, invalid("connector log needs the built-in log")
+	}
+	topic := opts["topic"]
+	if topic == "" {
+		return nil, invalid("connector log needs 'topic'")
+	}
+	var keys []string
+	if v := strings.TrimSpace(opts["key.fields"]); v != "" {
+		for _, k := range strings.Split(v, ",") {
+			k = strings.TrimSpace(k)
+			if schema.Index(k) < 0 {
+				return nil, invalid("'key.fields' names %q, which is not a column", k)
+			}
+			keys = append(keys, k)
+		}
+	}
+	parts, err := intOption(opts, "sink.partitions", 1)
+	if err != nil {
+		return nil, err
+	}
+	// The sink's topic is made when the table is first written.
+	if _, err := env.Broker.Partitions(topic); errors.Is(err, broker.ErrTopicNotFound) {
+		if err := env.Broker.CreateTopic(topic, int(max(parts, 1)), nil); err != nil && !errors.Is(err, broker.ErrTopicExists) {
+			return nil, fmt.Errorf("create topic %s for the sink: %w", topic, err)
+		}
+	} else if err != nil {
+		return nil, err
+	}
+	f, fo := formatOf(opts)
+	return func(connectors.Split) (connectors.Sink, error) {
+		return logconn.NewSink(logconn.SinkOptions{Broker: env.Broker, Topic: topic, Schema: schema, Format: f, FormatOptions: fo, KeyColumns: keys})
+	}, nil
+}
+
+// lockedWriter serializes the print sinks of parallel instances.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// printSink writes rows as Flink's print connector does: "+I[a, b]".
+type printSink struct {
+	out    io.Writer
+	schema types.Schema
+	buf    []byte
+}
+
+func (p *printSink) Open(context.Context) error { return nil }
+
+func (p *printSink) Write(_ context.Context, b *types.Batch) error {
+	p.buf = p.buf[:0]
+	b.ForEach(func(i int) {
+		p.buf = append(p.buf, b.Kind(i).String()...)
+		p.buf = append(p.buf, '[')
+		for c, col := range b.Cols {
+			if c > 0 {
+				p.buf = append(p.buf, ", "...)
+			}
+			p.buf = appendValue(p.buf, col, i)
+		}
+		p.buf = append(p.buf, "]\n"...)
+	})
+	_, err := p.out.Write(p.buf)
+	return err
+}
+
+func appendValue(dst []byte, v *types.Vector, i int) []byte {
+	if v.IsNull(i) {
+		return append(dst, "NULL"...)
+	}
+	switch v.Type.Kind {
+	case types.KindTimestamp:
+		layout := "2006-01-02 15:04:05"
+		if p := int(min(v.Type.Precision, 6)); p > 0 {
+			layout = "2006-01-02 15:04:05.000000"[:20+p]
+		}
+		return time.UnixMicro(v.Ints[i]).UTC().AppendFormat(dst, layout)
+	case types.KindDecimal:
+		d := v.Decimal(i)
+		return append(dst, d.String()...)
+	case types.KindDate:
+		return time.Unix(v.Ints[i]*86400, 0).UTC().AppendFormat(dst, "2006-01-02")
+	}
+	switch x := v.Value(i).(type) {
+	case []byte:
+		return fmt.Appendf(dst, "%x", x)
+	default:
+		return fmt.Append(dst, x)
+	}
+}
+
+func (p *printSink) Flush(context.Context) error { return nil }
+func (p *printSink) Close() error                { return nil }
