@@ -4,7 +4,8 @@
 // Every command reads and writes only the streams it is given (an Env),
 // never os.Stdout or os.Stderr directly, so the whole tree can run in a
 // test process. Results go to standard output; errors go to standard
-// error as "sluice: <message>".
+// error as "sluice: <message>", except SQL errors, which print as
+// "ERROR: line L:C: <message>" with the source line and a caret.
 //
 // Exit codes, which scripts may rely on:
 //
@@ -20,9 +21,9 @@
 //   - A command opens the broker (and so takes the data directory's lock)
 //     only after its command line has been checked, and closes it before
 //     returning, so an exit code 2 never leaves a trace on disk.
-//   - Commands other than "topic create" refuse a data directory that does
-//     not exist instead of creating it, so a mistyped --data leaves no stray
-//     directory behind.
+//   - Commands other than "topic create" and "run" (whose script may create
+//     topics) refuse a data directory that does not exist instead of
+//     creating it, so a mistyped --data leaves no stray directory behind.
 //   - "topic produce" writes every line before a bad line and nothing after
 //     it, and reports how many records were acknowledged when it fails.
 //   - "topic consume --group" commits, for each partition, the offset after

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-sql/sluice/broker"
+	"github.com/sluice-sql/sluice/sql"
 )
 
 // DefaultDataDir is the data directory used when neither --data nor
@@ -73,6 +74,13 @@ func Run(ctx context.Context, args []string, env Env) int {
 	if err == nil {
 		return exitOK
 	}
+	// A SQL error prints as it is: its own "ERROR: line:col" first line,
+	// then the source line and a caret.
+	var se *sql.Error
+	if errors.As(err, &se) {
+		fmt.Fprintln(env.Stderr, se)
+		return exitError
+	}
 	fmt.Fprintf(env.Stderr, "sluice: %v\n", err)
 	var ue *usageError
 	if errors.As(err, &ue) {
@@ -128,7 +136,7 @@ A data directory is used by one process at a time.`,
 			"acknowledges an append once written and fsyncs every interval, so a machine\n"+
 			"crash can lose up to that much acknowledged data (a process crash loses none)")
 
-	root.AddCommand(a.topicCommand(), a.versionCommand())
+	root.AddCommand(a.runCommand(), a.topicCommand(), a.versionCommand())
 	return root
 }
 

@@ -15,6 +15,13 @@
 // concurrent use and one sink per instance keeps its writes in order without
 // a lock. Exchanges (hash, broadcast) will add edges between chains later.
 //
+// An Engine (engine.go) executes statements over a catalog: CREATE and
+// DROP TABLE, SHOW TABLES, INSERT INTO ... SELECT (plan with package
+// planner, connectors from connectors/registry, then a Job it keeps until
+// it ends) and SELECT over bounded sources (run to completion into a
+// collecting sink). Jobs run on the Engine's own context, not on the
+// context of the statement that started them; Close stops them all.
+//
 // Invariants a change must keep:
 //
 //   - Ownership of batches. A batch sent on an edge belongs to the receiver

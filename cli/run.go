@@ -1,0 +1,131 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sluice-sql/sluice/runtime"
+)
+
+func (a *app) runCommand() *cobra.Command {
+	var (
+		format      string
+		parallelism int
+	)
+	cmd := &cobra.Command{
+		Use:   "run FILE.sql",
+		Short: "Run a SQL script",
+		Long: `Run the statements of a SQL script in order, on an engine embedded in
+this process over the data directory.
+
+The whole script is parsed first: a syntax error anywhere runs nothing.
+Each INSERT INTO ... SELECT starts a job, and run waits for it to end
+before the next statement. A job whose sources are bounded (a nexmark
+table with 'nexmark.events', a file, a log table with 'scan.bounded')
+runs to completion; a job over an unbounded source keeps running until
+Ctrl-C (or SIGTERM), which stops it and ends run without running the
+statements after it. SELECT reads bounded sources only, and prints its
+rows when they are complete.
+
+With --format table, rows print as an aligned table and what other
+statements did prints to standard output; with json (one object per
+line) or csv, standard output holds only rows and the rest goes to
+standard error.`,
+		Example: `  sluice run job.sql
+  sluice run report.sql --format csv > report.csv`,
+		Args: exactArgs("FILE.sql"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := newRenderer(format)
+			if err != nil {
+				return err
+			}
+			if parallelism < 0 {
+				return usagef("--parallelism must be at least 1, or 0 for the number of cores")
+			}
+			text, err := os.ReadFile(args[0])
+			if err != nil {
+				return err
+			}
+			return a.run(cmd.Context(), string(text), r, parallelism)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&format, "format", "table", "how SELECT results print: table, json or csv")
+	f.IntVar(&parallelism, "parallelism", 0, "instances of every job (0: the number of cores)")
+	return cmd
+}
+
+func (a *app) run(ctx context.Context, text string, r renderer, parallelism int) (err error) {
+	sigCtx, stopSignals := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stopSignals()
+	b, err := a.openBroker(true)
+	if err != nil {
+		return err
+	}
+	defer closeBroker(b, &err)
+	e, err := runtime.NewEngine(runtime.EngineOptions{Broker: b, Stdout: a.env.Stdout, Parallelism: parallelism})
+	if err != nil {
+		return err
+	}
+	// Close stops whatever still runs (after Ctrl-C) before the broker
+	// closes under it.
+	defer e.Close()
+
+	out, info := a.env.Stdout, a.env.Stdout
+	if !r.table() {
+		info = a.env.Stderr
+	}
+	err = e.Run(sigCtx, text, func(res runtime.Result) error {
+		if res.Columns != nil {
+			return r.render(out, res)
+		}
+		fmt.Fprintln(info, res.Message)
+		if res.JobID == "" {
+			return nil
+		}
+		if !res.Bounded {
+			fmt.Fprintf(a.env.Stderr, "job %s reads an unbounded source: it runs until interrupted (Ctrl-C)\n", res.JobID)
+		}
+		werr := e.Wait(sigCtx, res.JobID)
+		switch {
+		case werr == nil:
+			fmt.Fprintf(info, "job %s finished: %s\n", res.JobID, jobSummary(e, res.JobID))
+			return nil
+		case errors.Is(werr, context.Canceled) && !res.Bounded:
+			fmt.Fprintf(a.env.Stderr, "interrupted: stopped job %s after %s\n", res.JobID, jobSummary(e, res.JobID))
+			return errInterrupted
+		case errors.Is(werr, context.Canceled):
+			return fmt.Errorf("interrupted: stopped job %s before it finished", res.JobID)
+		}
+		return werr
+	})
+	if errors.Is(err, errInterrupted) {
+		return nil
+	}
+	return err
+}
+
+// errInterrupted ends a run whose unbounded job was stopped by a signal:
+// the way such a run is meant to end, so not a failure.
+var errInterrupted = errors.New("interrupted")
+
+func jobSummary(e *runtime.Engine, id string) string {
+	m, err := e.JobMetrics(id)
+	if err != nil || len(m) == 0 {
+		return "no metrics"
+	}
+	return fmt.Sprintf("%d rows read, %d rows written", m[0].RowsOut, m[len(m)-1].RowsIn)
+}
+
+// renderer prints result sets.
+type renderer interface {
+	table() bool
+	render(w io.Writer, res runtime.Result) error
+}

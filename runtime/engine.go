@@ -1,0 +1,527 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	goruntime "runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/sluice-sql/sluice/broker"
+	"github.com/sluice-sql/sluice/connectors"
+	"github.com/sluice-sql/sluice/connectors/registry"
+	"github.com/sluice-sql/sluice/planner"
+	"github.com/sluice-sql/sluice/sql"
+	"github.com/sluice-sql/sluice/sql/types"
+)
+
+// DefaultMaxResultRows bounds the rows a SELECT collects for its caller.
+const DefaultMaxResultRows = 1_000_000
+
+// ErrUnknownJob is returned by Engine.Wait and STOP JOB for an id the
+// engine does not know.
+var ErrUnknownJob = errors.New("unknown job")
+
+// ErrTooManyRows is the failure of a SELECT whose result passed
+// EngineOptions.MaxResultRows.
+var ErrTooManyRows = errors.New("result has too many rows")
+
+// EngineOptions configure an Engine.
+type EngineOptions struct {
+	// Broker is the built-in log the log connector reads and writes; the
+	// Engine does not close it.
+	Broker *broker.Broker
+	// Stdout is where the print connector writes; nil refuses print sinks.
+	Stdout io.Writer
+	// Parallelism is the number of instances of every job (default: the
+	// number of usable cores).
+	Parallelism int
+	// BatchSize is the most rows in one batch (default DefaultBatchSize).
+	BatchSize int
+	// MaxResultRows bounds a SELECT's result (default
+	// DefaultMaxResultRows).
+	MaxResultRows int
+}
+
+// EnsureDefaults fills the zero fields with their defaults.
+func (o *EngineOptions) EnsureDefaults() {
+	if o.Parallelism == 0 {
+		o.Parallelism = goruntime.GOMAXPROCS(0)
+	}
+	if o.BatchSize == 0 {
+		o.BatchSize = DefaultBatchSize
+	}
+	if o.MaxResultRows == 0 {
+		o.MaxResultRows = DefaultMaxResultRows
+	}
+}
+
+// Validate reports the first setting that is out of range.
+func (o *EngineOptions) Validate() error {
+	switch {
+	case o.Parallelism < 1:
+		return fmt.Errorf("runtime: parallelism %d < 1", o.Parallelism)
+	case o.BatchSize < 1:
+		return fmt.Errorf("runtime: batch size %d < 1", o.BatchSize)
+	case o.MaxResultRows < 1:
+		return fmt.Errorf("runtime: max result rows %d < 1", o.MaxResultRows)
+	}
+	return nil
+}
+
+// Result is what one statement did. Statements that return rows (SELECT,
+// SHOW) set Columns and Rows; the others say what they did in Message.
+type Result struct {
+	// Statement is the statement's text as the user wrote it.
+	Statement string
+	// Message says what happened, for a person: "created table bids".
+	Message string
+	// JobID is the job an INSERT started; Bounded reports whether its
+	// sources end, so that the job finishes on its own.
+	JobID   string
+	Bounded bool
+	// Columns and Rows are a result set. Each row holds one value per
+	// column in the Go form of types.Vector.Value (nil for NULL).
+	Columns types.Schema
+	Rows    [][]any
+}
+
+// Engine executes SQL statements: it keeps the catalog and runs the jobs
+// that INSERT statements start. Its methods are safe for concurrent use.
+//
+// The catalog is held in memory for now, so a restart forgets it; issue 3
+// keeps it in a compacted internal topic of the log, replayed at start.
+type Engine struct {
+	opts EngineOptions
+	// ctx is the context of every job; Close cancels it.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu struct {
+		sync.Mutex
+		catalog *sql.MemCatalog
+		jobs    map[string]*engineJob
+		nextJob int
+		closed  bool
+	}
+}
+
+type engineJob struct {
+	id        string
+	statement string
+	bounded   bool
+	job       *Job
+}
+
+// NewEngine returns an Engine with an empty catalog.
+func NewEngine(opts EngineOptions) (*Engine, error) {
+	opts.EnsureDefaults()
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	e := &Engine{opts: opts}
+	e.ctx, e.cancel = context.WithCancel(context.Background())
+	e.mu.catalog = sql.NewMemCatalog()
+	e.mu.jobs = make(map[string]*engineJob)
+	return e, nil
+}
+
+// Close cancels every running job and waits for all of them to end.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	e.mu.closed = true
+	jobs := make([]*engineJob, 0, len(e.mu.jobs))
+	for _, j := range e.mu.jobs {
+		jobs = append(jobs, j)
+	}
+	e.mu.Unlock()
+	e.cancel()
+	for _, j := range jobs {
+		<-j.job.Done()
+	}
+	return nil
+}
+
+// Exec executes the statements of text in order and returns what each
+// did. It stops at the first error, returning the results before it; an
+// error in the SQL itself is a *sql.Error pointing into text. The whole
+// script is parsed before anything runs, so a syntax error anywhere runs
+// nothing.
+func (e *Engine) Exec(ctx context.Context, text string) ([]Result, error) {
+	var out []Result
+	err := e.Run(ctx, text, func(r Result) error {
+		out = append(out, r)
+		return nil
+	})
+	return out, err
+}
+
+// Run is Exec calling each with every statement's result before the next
+// statement runs (so a caller may, say, wait for an INSERT's job first).
+// An error from each stops the script and is returned.
+func (e *Engine) Run(ctx context.Context, text string, each func(Result) error) error {
+	stmts, err := sql.Parse(text)
+	if err != nil {
+		return err
+	}
+	for _, st := range stmts {
+		r, err := e.exec(ctx, text, st)
+		if err != nil {
+			return err
+		}
+		r.Statement = st.Text
+		if err := each(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Wait waits until the job id has ended or ctx ends, and returns how the
+// job ended: nil for a job that finished, ErrCancelled for one stopped,
+// or its failure.
+func (e *Engine) Wait(ctx context.Context, id string) error {
+	j, err := e.job(id)
+	if err != nil {
+		return err
+	}
+	select {
+	case <-j.job.Done():
+		return j.job.Wait()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// JobStatus returns the phase of job id.
+func (e *Engine) JobStatus(id string) (Status, error) {
+	j, err := e.job(id)
+	if err != nil {
+		return 0, err
+	}
+	return j.job.Status(), nil
+}
+
+// JobMetrics returns the row counts of job id's stages so far.
+func (e *Engine) JobMetrics(id string) ([]StageMetrics, error) {
+	j, err := e.job(id)
+	if err != nil {
+		return nil, err
+	}
+	return j.job.Metrics(), nil
+}
+
+func (e *Engine) job(id string) (*engineJob, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	j, ok := e.mu.jobs[id]
+	if !ok {
+		return nil, fmt.Errorf("%w %q", ErrUnknownJob, id)
+	}
+	return j, nil
+}
+
+func (e *Engine) exec(ctx context.Context, src string, st sql.Statement) (Result, error) {
+	info := sql.Classify(st)
+	switch info.Kind {
+	case sql.KindCommand:
+		return e.command(src, st)
+	case sql.KindCreateTable:
+		t, err := sql.CreateTableFromAST(st)
+		if err != nil {
+			return Result{}, err
+		}
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		if err := e.mu.catalog.Add(t); err != nil {
+			if errors.Is(err, sql.ErrTableExists) && info.IfExists {
+				return Result{Message: "table " + t.Name + " already exists"}, nil
+			}
+			return Result{}, sql.Errorf(src, namePos(st, t.Name), "table %q already exists", t.Name)
+		}
+		return Result{Message: "created table " + t.Name}, nil
+	case sql.KindDropTable:
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		var dropped []string
+		for _, n := range info.Names {
+			if t, ok := e.mu.catalog.Lookup(n); ok {
+				dropped = append(dropped, t.Name)
+				continue
+			}
+			if !info.IfExists {
+				return Result{}, sql.Errorf(src, namePos(st, n), "unknown table %q", n).
+					WithHint(sql.DidYouMean(n, e.mu.catalog.Names()))
+			}
+		}
+		for _, n := range dropped {
+			if err := e.mu.catalog.Drop(n); err != nil {
+				return Result{}, err
+			}
+		}
+		if len(dropped) == 0 {
+			return Result{Message: "no table dropped"}, nil
+		}
+		return Result{Message: "dropped table " + strings.Join(dropped, ", ")}, nil
+	case sql.KindShowTables:
+		e.mu.Lock()
+		names := e.mu.catalog.Names()
+		e.mu.Unlock()
+		r := Result{Columns: types.Schema{{Name: "name", Type: types.String()}}}
+		for _, n := range names {
+			r.Rows = append(r.Rows, []any{n})
+		}
+		return r, nil
+	case sql.KindInsert:
+		return e.insert(src, st, info)
+	case sql.KindSelect:
+		return e.query(ctx, src, info)
+	}
+	return Result{}, sql.Errorf(src, st.Offset, "%s is not supported yet", info.Unsupported)
+}
+
+func (e *Engine) command(src string, st sql.Statement) (Result, error) {
+	switch c := st.Command.(type) {
+	case sql.ShowJobs:
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		r := Result{Columns: types.Schema{
+			{Name: "id", Type: types.String()},
+			{Name: "status", Type: types.String()},
+			{Name: "statement", Type: types.String()},
+		}}
+		ids := make([]string, 0, len(e.mu.jobs))
+		for id := range e.mu.jobs {
+			ids = append(ids, id)
+		}
+		sort.Slice(ids, func(a, b int) bool { return jobNumber(ids[a]) < jobNumber(ids[b]) })
+		for _, id := range ids {
+			j := e.mu.jobs[id]
+			r.Rows = append(r.Rows, []any{id, j.job.Status().String(), j.statement})
+		}
+		return r, nil
+	case sql.StopJob:
+		if c.Savepoint {
+			return Result{}, sql.Errorf(src, c.IDPos, "savepoints are not supported yet")
+		}
+		j, err := e.job(c.ID)
+		if err != nil {
+			return Result{}, sql.Errorf(src, c.IDPos, "unknown job %q", c.ID)
+		}
+		j.job.Cancel()
+		<-j.job.Done()
+		return Result{Message: "stopped job " + c.ID}, nil
+	case sql.SetOption:
+		return Result{}, sql.Errorf(src, c.KeyPos, "SET is not supported yet")
+	}
+	return Result{}, sql.Errorf(src, st.Offset, "this command is not supported yet")
+}
+
+func jobNumber(id string) int {
+	n, _ := strconv.Atoi(strings.TrimPrefix(id, "j-"))
+	return n
+}
+
+// plan binds and plans a query; sinkName, when not empty, names the table
+// it writes.
+func (e *Engine) plan(src string, info sql.StatementInfo, sinkName string) (*planner.Physical, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var sink *sql.Table
+	if sinkName != "" {
+		t, ok := e.mu.catalog.Lookup(sinkName)
+		if !ok {
+			return nil, sql.Errorf(src, namePos(info.Query, sinkName), "unknown table %q", sinkName).
+				WithHint(sql.DidYouMean(sinkName, e.mu.catalog.Names()))
+		}
+		sink = t
+	}
+	q, err := sql.Bind(info.Query, e.mu.catalog)
+	if err != nil {
+		return nil, err
+	}
+	p, err := planner.Plan(q, sink, e.opts.Parallelism)
+	var me *planner.MismatchError
+	if errors.As(err, &me) {
+		pos := info.Query.Offset
+		switch {
+		case me.Column >= 0 && me.Column < len(info.Fields):
+			pos = info.Fields[me.Column]
+		case len(info.Fields) > 0:
+			pos = info.Fields[0]
+		}
+		return nil, sql.NewError(src, pos, me.Msg)
+	}
+	return p, err
+}
+
+func (e *Engine) env() registry.Env {
+	return registry.Env{Broker: e.opts.Broker, Stdout: e.opts.Stdout}
+}
+
+// pipeline builds the runtime pipeline of p, writing into newSink.
+func (e *Engine) pipeline(name string, p *planner.Physical, newSink func(connectors.Split) (connectors.Sink, error)) (Pipeline, error) {
+	newSource, err := registry.Source(p.Source.Options, p.Source.Schema, e.env())
+	if err != nil {
+		return Pipeline{}, fmt.Errorf("table %s: %w", p.Source.Name, err)
+	}
+	var ops []OperatorSpec
+	if p.Filter != nil {
+		ops = append(ops, FilterSpec("filter", p.Filter))
+	}
+	names := make([]string, len(p.Schema))
+	for i, f := range p.Schema {
+		names[i] = f.Name
+	}
+	ops = append(ops, ProjectSpec("project", names, p.Projections))
+	return Pipeline{
+		Name:        name,
+		Parallelism: p.Parallelism,
+		Schema:      p.Source.Schema,
+		BatchSize:   e.opts.BatchSize,
+		NewSource:   newSource,
+		Operators:   ops,
+		NewSink:     newSink,
+	}, nil
+}
+
+func (e *Engine) insert(src string, st sql.Statement, info sql.StatementInfo) (Result, error) {
+	p, err := e.plan(src, info, info.Names[0])
+	if err != nil {
+		return Result{}, err
+	}
+	newSink, err := registry.Sink(p.Sink.Options, p.Sink.Schema, e.env())
+	if err != nil {
+		return Result{}, fmt.Errorf("table %s: %w", p.Sink.Name, err)
+	}
+	e.mu.Lock()
+	if e.mu.closed {
+		e.mu.Unlock()
+		return Result{}, errors.New("runtime: engine is closed")
+	}
+	e.mu.nextJob++
+	id := "j-" + strconv.Itoa(e.mu.nextJob)
+	e.mu.Unlock()
+	pl, err := e.pipeline(id, p, newSink)
+	if err != nil {
+		return Result{}, err
+	}
+	job, err := NewJob(pl)
+	if err != nil {
+		return Result{}, err
+	}
+	j := &engineJob{id: id, statement: st.Text, bounded: Bounded(p.Source.Options), job: job}
+	e.mu.Lock()
+	e.mu.jobs[id] = j
+	e.mu.Unlock()
+	// A job outlives the statement that started it: it runs on the
+	// engine's context, until it ends, is stopped or the engine closes.
+	if err := job.Start(e.ctx); err != nil {
+		return Result{}, err
+	}
+	return Result{Message: "started job " + id, JobID: id, Bounded: j.bounded}, nil
+}
+
+// query runs a SELECT over bounded sources to completion and returns its
+// rows. A SELECT over an unbounded source would never return: until push
+// queries stream rows to the shell, it is refused.
+func (e *Engine) query(ctx context.Context, src string, info sql.StatementInfo) (Result, error) {
+	p, err := e.plan(src, info, "")
+	if err != nil {
+		return Result{}, err
+	}
+	if !Bounded(p.Source.Options) {
+		return Result{}, sql.Errorf(src, namePos(info.Query, p.Source.Name),
+			"table %s is unbounded, so this SELECT would never end: write it to a table with INSERT INTO, or bound the source", p.Source.Name)
+	}
+	c := &resultSink{limit: e.opts.MaxResultRows}
+	pl, err := e.pipeline("select", p, func(connectors.Split) (connectors.Sink, error) { return c, nil })
+	if err != nil {
+		return Result{}, err
+	}
+	job, err := NewJob(pl)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := job.Start(ctx); err != nil {
+		return Result{}, err
+	}
+	if err := job.Wait(); err != nil {
+		return Result{}, err
+	}
+	return Result{Columns: p.Schema, Rows: c.rows}, nil
+}
+
+// Bounded reports whether a table with these connector options ends: a
+// file, a nexmark generator with an event count, a log read with
+// 'scan.bounded'.
+func Bounded(opts map[string]string) bool {
+	switch opts["connector"] {
+	case "file":
+		return true
+	case "nexmark":
+		n, err := strconv.ParseInt(strings.TrimSpace(opts["nexmark.events"]), 10, 64)
+		return err == nil && n > 0
+	case "log":
+		return opts["scan.bounded"] == "true"
+	}
+	return false
+}
+
+// resultSink is the sink of a SELECT: it keeps the rows for the caller. It
+// is shared by every instance of the query, hence the lock.
+type resultSink struct {
+	limit int
+	mu    sync.Mutex
+	rows  [][]any
+}
+
+func (c *resultSink) Open(context.Context) error { return nil }
+
+func (c *resultSink) Write(_ context.Context, b *types.Batch) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.rows)+b.Live() > c.limit {
+		return fmt.Errorf("%w: more than %d (write it to a table with INSERT INTO)", ErrTooManyRows, c.limit)
+	}
+	b.ForEach(func(i int) {
+		row := make([]any, len(b.Cols))
+		for k, v := range b.Cols {
+			row[k] = v.Value(i)
+		}
+		c.rows = append(c.rows, row)
+	})
+	return nil
+}
+
+func (c *resultSink) Flush(context.Context) error { return nil }
+func (c *resultSink) Close() error                { return nil }
+
+// namePos finds where st names the table name (as a word, possibly
+// quoted), for an error about it; the statement's start when it does not.
+func namePos(st sql.Statement, name string) int {
+	text := strings.ToLower(st.Text)
+	name = strings.ToLower(name)
+	isIdent := func(c byte) bool {
+		return c == '_' || c == '$' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || c >= 0x80
+	}
+	for from := 0; ; {
+		i := strings.Index(text[from:], name)
+		if i < 0 {
+			return st.Offset
+		}
+		i += from
+		end := i + len(name)
+		if (i == 0 || !isIdent(text[i-1])) && (end == len(text) || !isIdent(text[end])) {
+			if i > 0 && (text[i-1] == '"' || text[i-1] == '`') {
+				i--
+			}
+			return st.Offset + i
+		}
+		from = end
+	}
+}

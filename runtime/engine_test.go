@@ -1,0 +1,229 @@
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/sluice-sql/sluice/broker"
+	"github.com/sluice-sql/sluice/connectors/nexmark"
+	"github.com/sluice-sql/sluice/sql"
+	"github.com/sluice-sql/sluice/sql/types"
+)
+
+func newTestEngine(t *testing.T, parallelism int) (*Engine, *broker.Broker) {
+	t.Helper()
+	b, err := broker.Open(t.TempDir(), broker.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := NewEngine(EngineOptions{Broker: b, Parallelism: parallelism})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		e.Close()
+		b.Close()
+	})
+	return e, b
+}
+
+// acceptanceScript is issue 3's acceptance job. OUT is a reserved word in
+// the MySQL grammar (as in Calcite), so the sink's name is quoted.
+func acceptanceScript(events int) string {
+	return fmt.Sprintf(`
+CREATE TABLE bids (auction BIGINT, bidder BIGINT, price BIGINT, channel STRING, url STRING,
+  date_time TIMESTAMP(3), extra STRING)
+WITH ('connector'='nexmark', 'nexmark.table'='bid', 'nexmark.events'='%d');
+CREATE TABLE "out" (auction BIGINT, price DECIMAL(23,3))
+WITH ('connector'='log', 'topic'='out', 'format'='json');
+INSERT INTO "out" SELECT auction, 0.908 * price FROM bids WHERE MOD(auction, 123) = 0;
+`, events)
+}
+
+// expectedBids computes the acceptance query's rows straight from the
+// generator, as the JSON the log sink writes: {"auction":A,"price":P}.
+func expectedBids(t *testing.T, events int64) []string {
+	t.Helper()
+	g, err := nexmark.New(nexmark.Config{MaxEvents: events}, nexmark.TableBid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema := nexmark.TableBid.Schema()
+	auction, price := schema.Index("auction"), schema.Index("price")
+	b := types.NewBatch(schema, 1024)
+	var want []string
+	for {
+		p := g.Next(b, 1024)
+		for i := range b.Len() {
+			a := b.Cols[auction].Ints[i]
+			if a%123 != 0 {
+				continue
+			}
+			// 0.908 * price is exact with three decimals: price*908/1000.
+			m := b.Cols[price].Ints[i] * 908
+			want = append(want, fmt.Sprintf(`{"auction":%d,"price":%d.%03d}`, a, m/1000, m%1000))
+		}
+		if p.Done {
+			return want
+		}
+	}
+}
+
+// topicValues reads every record value of topic, normalized through
+// encoding/json (numbers kept as written) so that field spacing does not
+// matter.
+func topicValues(t *testing.T, b *broker.Broker, topic string) []string {
+	t.Helper()
+	n, err := b.Partitions(topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for p := range int32(n) {
+		r := b.NewReader(topic, p, 0)
+		for {
+			rec, ok, err := r.TryNext()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !ok {
+				break
+			}
+			var buf bytes.Buffer
+			if err := json.Compact(&buf, rec.Value); err != nil {
+				t.Fatalf("record %d: %v: %q", rec.Offset, err, rec.Value)
+			}
+			got = append(got, buf.String())
+		}
+	}
+	return got
+}
+
+func TestEngineAcceptance(t *testing.T) {
+	const events = 100_000
+	e, b := newTestEngine(t, 4)
+	ctx := context.Background()
+	res, err := e.Exec(ctx, acceptanceScript(events))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 3 {
+		t.Fatalf("got %d results, want 3: %+v", len(res), res)
+	}
+	ins := res[2]
+	if ins.JobID == "" || !ins.Bounded {
+		t.Fatalf("INSERT result %+v: want a bounded job", ins)
+	}
+	if err := e.Wait(ctx, ins.JobID); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := e.JobStatus(ins.JobID); st != Finished {
+		t.Fatalf("job status %v, want finished", st)
+	}
+	want := expectedBids(t, events)
+	got := topicValues(t, b, "out")
+	if len(want) == 0 {
+		t.Fatal("the generator gave no matching bids: the test cannot fail")
+	}
+	slices.Sort(want)
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Fatalf("topic out has %d records, want %d; first got %q, first want %q",
+			len(got), len(want), got[:min(3, len(got))], want[:min(3, len(want))])
+	}
+}
+
+func TestEngineSelectBounded(t *testing.T) {
+	e, _ := newTestEngine(t, 2)
+	ctx := context.Background()
+	res, err := e.Exec(ctx, acceptanceScript(20_000)+`
+SELECT auction, price FROM bids WHERE MOD(auction, 123) = 0;
+SHOW TABLES;`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel := res[3]
+	want := expectedBids(t, 20_000)
+	if len(sel.Rows) != len(want) || len(sel.Columns) != 2 {
+		t.Fatalf("SELECT gave %d rows of %s, want %d rows", len(sel.Rows), sel.Columns, len(want))
+	}
+	show := res[4]
+	var names []string
+	for _, r := range show.Rows {
+		names = append(names, r[0].(string))
+	}
+	if got := strings.Join(names, ","); got != "bids,out" {
+		t.Fatalf("SHOW TABLES = %s, want bids,out", got)
+	}
+}
+
+func TestEngineErrors(t *testing.T) {
+	tests := []struct {
+		name, script string
+		want         string // the error's first line
+	}{
+		{
+			name:   "typo in a column",
+			script: `INSERT INTO "out" SELECT auction, 0.908 * pricee FROM bids;`,
+			want:   `ERROR: line 9:43: unknown column "pricee" (did you mean "price"?)`,
+		},
+		{
+			name:   "unknown sink",
+			script: `INSERT INTO outt SELECT auction, price FROM bids;`,
+			want:   `ERROR: line 9:13: unknown table "outt" (did you mean "out"?)`,
+		},
+		{
+			name:   "column count",
+			script: `INSERT INTO "out" SELECT auction FROM bids;`,
+			want:   `ERROR: line 9:26: the query has 1 columns but table out has 2: (auction BIGINT, price DECIMAL(23,3))`,
+		},
+		{
+			name:   "column type",
+			script: `INSERT INTO "out" SELECT auction, url FROM bids;`,
+			want:   `ERROR: line 9:35: column 2 is STRING, which cannot be written to out.price DECIMAL(23,3)`,
+		},
+		{
+			name:   "too many integer digits",
+			script: `INSERT INTO "out" SELECT auction, price * 10000.5 FROM bids;`,
+			want:   `ERROR: line 9:35: column 2 is DECIMAL(25,1), which cannot be written to out.price DECIMAL(23,3)`,
+		},
+		{
+			name:   "drop unknown",
+			script: `DROP TABLE bidz;`,
+			want:   `ERROR: line 9:12: unknown table "bidz" (did you mean "bids"?)`,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e, _ := newTestEngine(t, 1)
+			script := acceptanceScript(1000)
+			script = script[:strings.Index(script, "INSERT")] + "\n\n" + tc.script
+			_, err := e.Exec(context.Background(), script)
+			var se *sql.Error
+			if !errors.As(err, &se) {
+				t.Fatalf("error %v (%T), want a *sql.Error", err, err)
+			}
+			if got, _, _ := strings.Cut(se.Error(), "\n"); got != tc.want {
+				t.Fatalf("got  %s\nwant %s", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestEngineDropIfExists(t *testing.T) {
+	e, _ := newTestEngine(t, 1)
+	res, err := e.Exec(context.Background(), acceptanceScript(10)[:strings.Index(acceptanceScript(10), "INSERT")]+
+		`DROP TABLE IF EXISTS nope; DROP TABLE bids; SHOW TABLES;`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows := res[len(res)-1].Rows; len(rows) != 1 || rows[0][0] != "out" {
+		t.Fatalf("SHOW TABLES after DROP = %v, want [[out]]", rows)
+	}
+}
