@@ -32,8 +32,10 @@ var ErrTooManyRows = errors.New("result has too many rows")
 
 // EngineOptions configure an Engine.
 type EngineOptions struct {
-	// Broker is the built-in log the log connector reads and writes; the
-	// Engine does not close it.
+	// Broker is the built-in log the log connector reads and writes, and
+	// the one that keeps the catalog (in CatalogTopic), so that tables
+	// survive a restart; without one the catalog is held in memory only.
+	// The Engine does not close it.
 	Broker *broker.Broker
 	// Stdout is where the print connector writes; nil refuses print sinks.
 	Stdout io.Writer
@@ -93,8 +95,8 @@ type Result struct {
 // Engine executes SQL statements: it keeps the catalog and runs the jobs
 // that INSERT statements start. Its methods are safe for concurrent use.
 //
-// The catalog is held in memory for now, so a restart forgets it; issue 3
-// keeps it in a compacted internal topic of the log, replayed at start.
+// With a broker, the catalog is kept in the compacted internal topic
+// CatalogTopic and replayed from it when the Engine starts.
 type Engine struct {
 	opts EngineOptions
 	// ctx is the context of every job; Close cancels it.
@@ -103,7 +105,10 @@ type Engine struct {
 
 	mu struct {
 		sync.Mutex
-		catalog *sql.MemCatalog
+		// catalog is guarded by mu, which also orders its writes to the
+		// log with its view: a catalog change holds mu until the log has
+		// acknowledged it.
+		catalog *Catalog
 		jobs    map[string]*engineJob
 		nextJob int
 		closed  bool
@@ -117,15 +122,24 @@ type engineJob struct {
 	job       *Job
 }
 
-// NewEngine returns an Engine with an empty catalog.
+// NewEngine returns an Engine whose catalog is the one kept in
+// opts.Broker, replayed from the log (see OpenCatalog), or an empty one
+// held in memory when there is no broker.
 func NewEngine(opts EngineOptions) (*Engine, error) {
 	opts.EnsureDefaults()
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
+	cat := NewMemCatalog()
+	if opts.Broker != nil {
+		var err error
+		if cat, err = OpenCatalog(context.Background(), opts.Broker); err != nil {
+			return nil, err
+		}
+	}
 	e := &Engine{opts: opts}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
-	e.mu.catalog = sql.NewMemCatalog()
+	e.mu.catalog = cat
 	e.mu.jobs = make(map[string]*engineJob)
 	return e, nil
 }
@@ -237,8 +251,11 @@ func (e *Engine) exec(ctx context.Context, src string, st sql.Statement) (Result
 		}
 		e.mu.Lock()
 		defer e.mu.Unlock()
-		if err := e.mu.catalog.Add(t); err != nil {
-			if errors.Is(err, sql.ErrTableExists) && info.IfExists {
+		if err := e.mu.catalog.Create(ctx, st, t); err != nil {
+			if !errors.Is(err, sql.ErrTableExists) {
+				return Result{}, err
+			}
+			if info.IfExists {
 				return Result{Message: "table " + t.Name + " already exists"}, nil
 			}
 			return Result{}, sql.Errorf(src, namePos(st, t.Name), "table %q already exists", t.Name)
@@ -258,10 +275,8 @@ func (e *Engine) exec(ctx context.Context, src string, st sql.Statement) (Result
 					WithHint(sql.DidYouMean(n, e.mu.catalog.Names()))
 			}
 		}
-		for _, n := range dropped {
-			if err := e.mu.catalog.Drop(n); err != nil {
-				return Result{}, err
-			}
+		if err := e.mu.catalog.Drop(ctx, dropped...); err != nil {
+			return Result{}, err
 		}
 		if len(dropped) == 0 {
 			return Result{Message: "no table dropped"}, nil
