@@ -136,7 +136,7 @@ A data directory is used by one process at a time.`,
 			"acknowledges an append once written and fsyncs every interval, so a machine\n"+
 			"crash can lose up to that much acknowledged data (a process crash loses none)")
 
-	root.AddCommand(a.runCommand(), a.topicCommand(), a.versionCommand())
+	root.AddCommand(a.runCommand(), a.topicCommand(), a.benchCommand(), a.versionCommand())
 	return root
 }
 

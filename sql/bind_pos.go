@@ -66,14 +66,23 @@ func (l *locator) find(ok func(token) bool) int {
 
 // word finds any of the bare words or punctuation ws.
 func (l *locator) word(ws ...string) int {
-	return l.find(func(t token) bool {
+	split := false // matched a two-character operator spelt as two tokens
+	pos := l.find(func(t token) bool {
 		for _, w := range ws {
-			if t.is(w) || t.isPunct(w) || (t.kind == tokPunct && len(w) > 1 && t.text == w[:1] && l.follows(t, w[1:])) {
+			if t.is(w) || t.isPunct(w) {
+				return true
+			}
+			if t.kind == tokPunct && len(w) > 1 && t.text == w[:1] && l.follows(t, w[1:]) {
+				split = true
 				return true
 			}
 		}
 		return false
 	})
+	if split {
+		l.i++ // the operator's second character
+	}
+	return pos
 }
 
 // follows reports whether the tokens right after t spell rest (for

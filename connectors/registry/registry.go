@@ -1,5 +1,6 @@
 // Package registry builds a table's sources and sinks from its WITH
-// options: 'connector' chooses nexmark, log, file or print, and the other
+// options: 'connector' chooses nexmark, log, file, print or blackhole
+// (a sink that discards, for benchmarks), and the other
 // keys configure it. Unknown connectors and unknown or bad options are
 // refused with the key named and, for a misspelling, a suggestion.
 package registry
@@ -42,10 +43,11 @@ type SinkFactory func(connectors.Split) (connectors.Sink, error)
 // The option keys each connector takes, besides 'connector' and the
 // format's own ('json.*', 'csv.*').
 var known = map[string][]string{
-	"nexmark": {"nexmark.table", "nexmark.events", "nexmark.rate", "nexmark.seed"},
-	"log":     {"topic", "format", "scan.startup.mode", "scan.startup.timestamp-millis", "scan.bounded", "key.fields", "sink.partitions"},
-	"file":    {"path", "format"},
-	"print":   {},
+	"nexmark":   {"nexmark.table", "nexmark.events", "nexmark.rate", "nexmark.seed"},
+	"log":       {"topic", "format", "scan.startup.mode", "scan.startup.timestamp-millis", "scan.bounded", "key.fields", "sink.partitions"},
+	"file":      {"path", "format"},
+	"print":     {},
+	"blackhole": {},
 }
 
 func invalid(format string, args ...any) error {
@@ -206,6 +208,8 @@ func Sink(opts map[string]string, schema types.Schema, env Env) (SinkFactory, er
 			}
 			return file.NewSink(file.SinkOptions{Path: p, Schema: schema, Format: f, FormatOptions: fo})
 		}, nil
+	case "blackhole":
+		return func(connectors.Split) (connectors.Sink, error) { return blackhole{}, nil }, nil
 	case "print":
 		if env.Stdout == nil {
 			return nil, invalid("connector print has no output")
@@ -394,3 +398,12 @@ func appendValue(dst []byte, v *types.Vector, i int) []byte {
 
 func (p *printSink) Flush(context.Context) error { return nil }
 func (p *printSink) Close() error                { return nil }
+
+// blackhole discards every row, for benchmarks of everything before the
+// sink.
+type blackhole struct{}
+
+func (blackhole) Open(context.Context) error                { return nil }
+func (blackhole) Write(context.Context, *types.Batch) error { return nil }
+func (blackhole) Flush(context.Context) error               { return nil }
+func (blackhole) Close() error                              { return nil }

@@ -1,0 +1,17 @@
+-- Nexmark q2: selection, the bids on every 123rd auction.
+--
+-- Run with: sluice bench nexmark --query q2 [--events N] [--sink blackhole|log]
+-- The bench command substitutes two placeholders before running the script:
+--   ${EVENTS}  the number of events the generator emits, over all three
+--              Nexmark tables (the bid table sees 46 in every 50)
+--   ${SINK}    the sink table's WITH options (a discarding sink, or a log
+--              topic named after the query)
+-- cli/nexmark/ holds a copy that the binary embeds; cli's tests fail when
+-- the two differ.
+CREATE TABLE bid (auction BIGINT, bidder BIGINT, price BIGINT, channel STRING, url STRING,
+  date_time TIMESTAMP(3), extra STRING)
+WITH ('connector' = 'nexmark', 'nexmark.table' = 'bid', 'nexmark.events' = '${EVENTS}');
+CREATE TABLE nexmark_q2 (auction BIGINT, price BIGINT)
+WITH (${SINK});
+INSERT INTO nexmark_q2
+SELECT auction, price FROM bid WHERE MOD(auction, 123) = 0;
