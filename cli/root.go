@@ -112,7 +112,11 @@ partitioned log that keeps its data in a data directory.
 A data directory is used by one process at a time.`,
 		Args: noSubcommand,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			// The interactive shell will start here; until then, help.
+			// On a terminal, bare sluice is the shell; elsewhere (a
+			// script, a pipe) it prints help rather than read stdin.
+			if interactive(a.env.Stdin) {
+				return a.shell(cmd.Context(), tableRenderer{}, 0)
+			}
 			return cmd.Help()
 		},
 		SilenceErrors: true,
@@ -136,7 +140,7 @@ A data directory is used by one process at a time.`,
 			"acknowledges an append once written and fsyncs every interval, so a machine\n"+
 			"crash can lose up to that much acknowledged data (a process crash loses none)")
 
-	root.AddCommand(a.runCommand(), a.topicCommand(), a.benchCommand(), a.versionCommand())
+	root.AddCommand(a.runCommand(), a.shellCommand(), a.topicCommand(), a.benchCommand(), a.versionCommand())
 	return root
 }
 
