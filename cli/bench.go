@@ -32,7 +32,7 @@ var nexmarkQueries embed.FS
 
 // The placeholders a Nexmark query holds for the bench command to fill.
 const (
-	placeholderEvents = "${EVENTS}"
+	placeholderSource = "${SOURCE}"
 	placeholderSink   = "${SINK}"
 )
 
@@ -45,6 +45,37 @@ const (
 	benchSinkBlackhole = "blackhole"
 	benchSinkLog       = "log"
 )
+
+// The sources a benchmark may read bids from.
+const (
+	benchSourceGenerator = "generator"
+	benchSourceLog       = "log"
+)
+
+// benchBidTopic is the topic that --source log fills with JSON bids and
+// the query then reads.
+const benchBidTopic = "nexmark_bid"
+
+// benchFillScript copies the generator's bids into benchBidTopic as JSON,
+// one partition per instance. Its columns must stay those of the bid
+// table in the queries, which read the topic back by that schema.
+const benchFillScript = `CREATE TABLE nexmark_generator (auction BIGINT, bidder BIGINT, price BIGINT,
+  channel STRING, url STRING, date_time TIMESTAMP(3), extra STRING)
+WITH ('connector' = 'nexmark', 'nexmark.table' = 'bid', 'nexmark.events' = '%d');
+CREATE TABLE nexmark_bid (auction BIGINT, bidder BIGINT, price BIGINT,
+  channel STRING, url STRING, date_time TIMESTAMP(3), extra STRING)
+WITH ('connector' = 'log', 'topic' = '` + benchBidTopic + `', 'format' = 'json', 'sink.partitions' = '%d');
+INSERT INTO nexmark_bid SELECT * FROM nexmark_generator;
+`
+
+// benchRun is what one `bench nexmark` run does.
+type benchRun struct {
+	query       string
+	events      int64
+	source      string
+	sink        string
+	parallelism int
+}
 
 func (a *app) benchCommand() *cobra.Command {
 	cmd := &cobra.Command{
@@ -63,6 +94,7 @@ func (a *app) benchNexmarkCommand() *cobra.Command {
 	var (
 		query       string
 		events      int64
+		source      string
 		sink        string
 		parallelism int
 	)
@@ -84,9 +116,16 @@ The run uses a temporary data directory, removed afterwards; --data is
 ignored. With --sink blackhole (the default) the sink discards the rows
 (the blackhole connector), so the figure is the engine's own. With
 --sink log the rows are written as JSON to a log topic, durably as
---fsync-interval says.`,
+--fsync-interval says.
+
+With --source log the command first writes the bids of --events
+generated events as JSON to the topic ` + benchBidTopic + ` (one partition per
+instance), untimed, then times the query reading that topic to its end
+and writing JSON to a log topic (--source log implies --sink log). The
+events counted are then the bids read, since only bids are in the topic.`,
 		Example: `  sluice bench nexmark --query q1
-  sluice bench nexmark --query q2 --events 1000000 --parallelism 1`,
+  sluice bench nexmark --query q2 --events 1000000 --parallelism 1
+  sluice bench nexmark --query q0 --source log --events 2000000`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if query == "" {
@@ -101,15 +140,26 @@ ignored. With --sink blackhole (the default) the sink discards the rows
 			if sink != benchSinkBlackhole && sink != benchSinkLog {
 				return usagef("--sink %q: want %s or %s", sink, benchSinkBlackhole, benchSinkLog)
 			}
+			switch source {
+			case benchSourceGenerator:
+			case benchSourceLog:
+				if cmd.Flags().Changed("sink") && sink != benchSinkLog {
+					return usagef("--source log writes to a log sink, not --sink %s", sink)
+				}
+				sink = benchSinkLog
+			default:
+				return usagef("--source %q: want %s or %s", source, benchSourceGenerator, benchSourceLog)
+			}
 			if parallelism < 0 {
 				return usagef("--parallelism must be at least 1, or 0 for the number of cores")
 			}
-			return a.benchNexmark(cmd.Context(), query, events, sink, parallelism)
+			return a.benchNexmark(cmd.Context(), benchRun{query: query, events: events, source: source, sink: sink, parallelism: parallelism})
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&query, "query", "", "the Nexmark `query` to run: "+strings.Join(names, ", "))
 	f.Int64Var(&events, "events", DefaultBenchEvents, "how many events the generator emits, over all tables")
+	f.StringVar(&source, "source", benchSourceGenerator, "where bids come from: generator (in-process) or log (a JSON topic filled first, untimed)")
 	f.StringVar(&sink, "sink", benchSinkBlackhole, "where rows go: blackhole (discarded) or log (a JSON topic)")
 	f.IntVar(&parallelism, "parallelism", 0, "instances of the job (0: the number of cores)")
 	return cmd
@@ -132,28 +182,51 @@ func nexmarkQueryNames() []string {
 	return names
 }
 
-// nexmarkScript returns query's script with its placeholders filled.
-func nexmarkScript(query string, events int64, sink string, parallelism int) (string, error) {
-	text, err := nexmarkQueries.ReadFile("nexmark/" + query + ".sql")
+// nexmarkScript returns r's query with its placeholders filled.
+func nexmarkScript(r benchRun) (string, error) {
+	text, err := nexmarkQueries.ReadFile("nexmark/" + r.query + ".sql")
 	if err != nil {
 		return "", err
 	}
-	with := "'connector' = 'blackhole'"
-	if sink == benchSinkLog {
-		with = fmt.Sprintf("'connector' = 'log', 'topic' = 'nexmark_%s', 'format' = 'json', 'sink.partitions' = '%d'",
-			query, parallelism)
+	source := fmt.Sprintf("'connector' = 'nexmark', 'nexmark.table' = 'bid', 'nexmark.events' = '%d'", r.events)
+	if r.source == benchSourceLog {
+		source = fmt.Sprintf("'connector' = 'log', 'topic' = '%s', 'format' = 'json', 'scan.bounded' = 'true'", benchBidTopic)
+	}
+	sink := "'connector' = 'blackhole'"
+	if r.sink == benchSinkLog {
+		sink = fmt.Sprintf("'connector' = 'log', 'topic' = 'nexmark_%s', 'format' = 'json', 'sink.partitions' = '%d'",
+			r.query, r.parallelism)
 	}
 	return strings.NewReplacer(
-		placeholderEvents, strconv.FormatInt(events, 10),
-		placeholderSink, with,
+		placeholderSource, source,
+		placeholderSink, sink,
 	).Replace(string(text)), nil
 }
 
-func (a *app) benchNexmark(ctx context.Context, query string, events int64, sink string, parallelism int) (err error) {
-	if parallelism == 0 {
-		parallelism = goruntime.GOMAXPROCS(0)
+// runBenchScript runs script on e, waiting for each job it starts, and
+// returns the rows the last job's source stage emitted and its sink
+// stage took.
+func runBenchScript(ctx context.Context, e *runtime.Engine, script string) (read, written int64, err error) {
+	err = e.Run(ctx, script, func(res runtime.Result) error {
+		if res.JobID == "" {
+			return nil
+		}
+		if err := e.Wait(ctx, res.JobID); err != nil {
+			return err
+		}
+		if m, err := e.JobMetrics(res.JobID); err == nil && len(m) > 0 {
+			read, written = m[0].RowsOut, m[len(m)-1].RowsIn
+		}
+		return nil
+	})
+	return read, written, err
+}
+
+func (a *app) benchNexmark(ctx context.Context, r benchRun) (err error) {
+	if r.parallelism == 0 {
+		r.parallelism = goruntime.GOMAXPROCS(0)
 	}
-	script, err := nexmarkScript(query, events, sink, parallelism)
+	script, err := nexmarkScript(r)
 	if err != nil {
 		return err
 	}
@@ -173,36 +246,50 @@ func (a *app) benchNexmark(ctx context.Context, query string, events int64, sink
 		return err
 	}
 	defer closeBroker(b, &err)
-	e, err := runtime.NewEngine(runtime.EngineOptions{Broker: b, Stdout: io.Discard, Parallelism: parallelism})
+	e, err := runtime.NewEngine(runtime.EngineOptions{Broker: b, Stdout: io.Discard, Parallelism: r.parallelism})
 	if err != nil {
 		return err
 	}
 	defer e.Close()
 
-	var bids, written int64
+	// The fill is outside the timed part: the figure is the query's own,
+	// reading JSON from the log and writing JSON to it.
+	var filled int64
+	var fillTime time.Duration
+	if r.source == benchSourceLog {
+		start := time.Now()
+		_, filled, err = runBenchScript(ctx, e, fmt.Sprintf(benchFillScript, r.events, r.parallelism))
+		fillTime = time.Since(start)
+		if err != nil {
+			return fmt.Errorf("fill topic %s: %w", benchBidTopic, err)
+		}
+	}
+
 	start := time.Now()
-	err = e.Run(ctx, script, func(res runtime.Result) error {
-		if res.JobID == "" {
-			return nil
-		}
-		if err := e.Wait(ctx, res.JobID); err != nil {
-			return fmt.Errorf("nexmark %s: %w", query, err)
-		}
-		if m, err := e.JobMetrics(res.JobID); err == nil && len(m) > 0 {
-			bids, written = m[0].RowsOut, m[len(m)-1].RowsIn
-		}
-		return nil
-	})
+	bids, written, err := runBenchScript(ctx, e, script)
 	elapsed := time.Since(start)
 	if err != nil {
-		return err
+		return fmt.Errorf("nexmark %s: %w", r.query, err)
 	}
-	cores := min(parallelism, goruntime.GOMAXPROCS(0))
-	rate := float64(events) / elapsed.Seconds()
+	counted := r.events
+	if r.source == benchSourceLog {
+		if bids != filled {
+			return fmt.Errorf("nexmark %s read %d bids from topic %s, which holds %d", r.query, bids, benchBidTopic, filled)
+		}
+		counted = bids
+	}
+	cores := min(r.parallelism, goruntime.GOMAXPROCS(0))
+	rate := float64(counted) / elapsed.Seconds()
 	peak, source := peakMemory()
 	w := a.env.Stdout
-	fmt.Fprintf(w, "query:             nexmark %s (parallelism %d, sink %s)\n", query, parallelism, sink)
-	fmt.Fprintf(w, "events generated:  %d (%d bids, %d rows written)\n", events, bids, written)
+	fmt.Fprintf(w, "query:             nexmark %s (parallelism %d, source %s, sink %s)\n", r.query, r.parallelism, r.source, r.sink)
+	if r.source == benchSourceLog {
+		fmt.Fprintf(w, "topic filled:      %s, %d bids of %d events generated, in %.3f s (not timed)\n",
+			benchBidTopic, filled, r.events, fillTime.Seconds())
+		fmt.Fprintf(w, "events read:       %d bids, counted as the events (%d rows written)\n", bids, written)
+	} else {
+		fmt.Fprintf(w, "events generated:  %d (%d bids, %d rows written)\n", r.events, bids, written)
+	}
 	fmt.Fprintf(w, "elapsed:           %.3f s\n", elapsed.Seconds())
 	fmt.Fprintf(w, "events/s:          %.0f\n", rate)
 	unit := "cores"

@@ -1,16 +1,20 @@
 -- Nexmark q2: selection, the bids on every 123rd auction.
 --
--- Run with: sluice bench nexmark --query q2 [--events N] [--sink blackhole|log]
+-- Run with: sluice bench nexmark --query q2 [--events N] [--source generator|log]
+--   [--sink blackhole|log]
 -- The bench command substitutes two placeholders before running the script:
---   ${EVENTS}  the number of events the generator emits, over all three
---              Nexmark tables (the bid table sees 46 in every 50)
+--   ${SOURCE}  the bid table's WITH options: the in-process generator
+--              bounded by --events (counted over all three Nexmark tables;
+--              the bid table sees 46 in every 50), or, with --source log,
+--              the JSON topic nexmark_bid read to its end, which the
+--              command fills with those bids beforehand
 --   ${SINK}    the sink table's WITH options (a discarding sink, or a log
 --              topic named after the query)
 -- cli/nexmark/ holds a copy that the binary embeds; cli's tests fail when
 -- the two differ.
 CREATE TABLE bid (auction BIGINT, bidder BIGINT, price BIGINT, channel STRING, url STRING,
   date_time TIMESTAMP(3), extra STRING)
-WITH ('connector' = 'nexmark', 'nexmark.table' = 'bid', 'nexmark.events' = '${EVENTS}');
+WITH (${SOURCE});
 CREATE TABLE nexmark_q2 (auction BIGINT, price BIGINT)
 WITH (${SINK});
 INSERT INTO nexmark_q2
