@@ -44,6 +44,35 @@ var functions = map[string]struct {
 	"coalesce": {expr.FnCoalesce, -1},
 	"nullif":   {expr.FnNullIf, 2},
 	"if":       {expr.FnIf, 3},
+
+	"concat":      {expr.FnConcat, -1},
+	"concat_ws":   {expr.FnConcatWs, -1},
+	"upper":       {expr.FnUpper, 1},
+	"lower":       {expr.FnLower, 1},
+	"trim":        {expr.FnTrim, 1},
+	"ltrim":       {expr.FnLTrim, 1},
+	"rtrim":       {expr.FnRTrim, 1},
+	"length":      {expr.FnCharLength, 1},
+	"char_length": {expr.FnCharLength, 1},
+	"substring":   {expr.FnSubstring, -1}, // 2 or 3: checked by the type rule
+	"substr":      {expr.FnSubstring, -1},
+	"replace":     {expr.FnReplace, 3},
+	"position":    {expr.FnPosition, 2}, // POSITION(sub IN s) parses as position(sub, s)
+	"locate":      {expr.FnLocate, -1},
+	"lpad":        {expr.FnLPad, 3},
+	"rpad":        {expr.FnRPad, 3},
+	"split_part":  {expr.FnSplitPart, 3},
+	"round":       {expr.FnRound, -1},
+	"floor":       {expr.FnFloor, 1},
+	"ceil":        {expr.FnCeil, 1},
+	"ceiling":     {expr.FnCeil, 1},
+	"power":       {expr.FnPower, 2},
+	"pow":         {expr.FnPower, 2},
+	"sqrt":        {expr.FnSqrt, 1},
+	"ln":          {expr.FnLn, 1},
+	"log10":       {expr.FnLog10, 1},
+	"greatest":    {expr.FnGreatest, -1},
+	"least":       {expr.FnLeast, -1},
 }
 
 // functionNames are the names offered as suggestions for an unknown

@@ -78,5 +78,8 @@ func compileCall(c *Call) (Evaluator, error) {
 	case FnCoalesce:
 		return compileCase(nil, c.Args[:len(c.Args)-1], c.Args[len(c.Args)-1], true, rt)
 	}
+	if b, ok := builtins[c.Fn]; ok {
+		return b.compile(c, rt)
+	}
 	return nil, fmt.Errorf("%w %s", ErrUnknownFunction, c.Fn)
 }
