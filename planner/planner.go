@@ -26,6 +26,11 @@ type Physical struct {
 	Sink *sql.Table
 	// Parallelism is the number of instances of every operator.
 	Parallelism int
+	// Rules are the rewrite rules that fired, in order.
+	Rules []Firing
+	// Empty is set when the filter is never TRUE, so the plan produces no
+	// rows (RuleEmptyFilter).
+	Empty bool
 }
 
 // MismatchError says why a query's result cannot go into its sink. Column
@@ -43,7 +48,8 @@ func (e *MismatchError) Error() string { return e.Msg }
 // must match the sink's by position, in number and in type, up to the
 // implicit casts a sink may take (see Assignable); the projections are
 // then cast to the sink's types. With sink nil the rows keep the query's
-// schema. A parallelism below 1 means 1.
+// schema. A parallelism below 1 means 1. The rewrite rules (see
+// RuleFoldConstants) run on the result, and p.Rules records which fired.
 func Plan(q *sql.BoundQuery, sink *sql.Table, parallelism int) (*Physical, error) {
 	p := &Physical{
 		Source:      q.Source,
@@ -54,6 +60,7 @@ func Plan(q *sql.BoundQuery, sink *sql.Table, parallelism int) (*Physical, error
 		Parallelism: max(parallelism, 1),
 	}
 	if sink == nil {
+		p.rewrite()
 		return p, nil
 	}
 	if got, want := len(q.Schema), len(sink.Schema); got != want {
@@ -78,6 +85,7 @@ func Plan(q *sql.BoundQuery, sink *sql.Table, parallelism int) (*Physical, error
 		p.Projections[i] = e
 		p.Schema[i] = types.Field{Name: f.Name, Type: e.Type()}
 	}
+	p.rewrite()
 	return p, nil
 }
 
@@ -125,7 +133,10 @@ func intDigits(width uint8) int {
 }
 
 // Explain renders the operator graph, source first, one operator a line
-// with its parallelism and the exchange of the edge into the next.
+// with its parallelism and the exchange of the edge into the next; a
+// SELECT's rows go to the sink "(result)", which collects them for the
+// caller. A note follows for an empty plan, then the rules that fired.
+// No line starts with a space, so that each survives trimming.
 func (p *Physical) Explain() string {
 	var b strings.Builder
 	conn := func(t *sql.Table) string {
@@ -137,7 +148,7 @@ func (p *Physical) Explain() string {
 	}
 	step := func(first bool, format string, args ...any) {
 		if !first {
-			fmt.Fprintf(&b, "  │ forward\n  ▼\n")
+			fmt.Fprintf(&b, "│ forward\n▼\n")
 		}
 		fmt.Fprintf(&b, format, args...)
 		fmt.Fprintf(&b, "  parallelism=%d\n", p.Parallelism)
@@ -154,7 +165,13 @@ func (p *Physical) Explain() string {
 	if p.Sink != nil {
 		step(false, "Sink %s (%s) %s", p.Sink.Name, conn(p.Sink), p.Sink.Schema)
 	} else {
-		step(false, "Collect %s", p.Schema)
+		step(false, "Sink (result) (collect) %s", p.Schema)
+	}
+	if p.Empty {
+		b.WriteString("note: the filter is never TRUE, so the plan produces no rows\n")
+	}
+	for _, f := range p.Rules {
+		fmt.Fprintf(&b, "rule %s\n", f)
 	}
 	return b.String()
 }

@@ -47,14 +47,14 @@ func TestPlanExplain(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := `Source bids (nexmark) (auction BIGINT, bidder BIGINT, price BIGINT, channel STRING, url STRING, date_time TIMESTAMP(3), extra STRING)  parallelism=4
-  │ forward
-  ▼
+│ forward
+▼
 Filter (MOD(auction, 123) = 0)  parallelism=4
-  │ forward
-  ▼
+│ forward
+▼
 Project auction := auction, price := CAST((0.908 * CAST(price AS DECIMAL(19,0))) AS DECIMAL(23,3))  parallelism=4
-  │ forward
-  ▼
+│ forward
+▼
 Sink sink (log topic=out) (auction BIGINT, price DECIMAL(23,3))  parallelism=4
 `
 	if got := p.Explain(); got != want {

@@ -109,6 +109,10 @@ type Engine struct {
 		// log with its view: a catalog change holds mu until the log has
 		// acknowledged it.
 		catalog *Catalog
+		// created holds, by lower-case name, the CREATE TABLE text of the
+		// tables this Engine created, for SHOW CREATE TABLE; a table
+		// replayed from the log is shown as its Table renders.
+		created map[string]string
 		jobs    map[string]*engineJob
 		nextJob int
 		closed  bool
@@ -140,6 +144,7 @@ func NewEngine(opts EngineOptions) (*Engine, error) {
 	e := &Engine{opts: opts}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	e.mu.catalog = cat
+	e.mu.created = make(map[string]string)
 	e.mu.jobs = make(map[string]*engineJob)
 	return e, nil
 }
@@ -260,6 +265,7 @@ func (e *Engine) exec(ctx context.Context, src string, st sql.Statement) (Result
 			}
 			return Result{}, sql.Errorf(src, namePos(st, t.Name), "table %q already exists", t.Name)
 		}
+		e.mu.created[strings.ToLower(t.Name)] = st.Text
 		return Result{Message: "created table " + t.Name}, nil
 	case sql.KindDropTable:
 		e.mu.Lock()
@@ -278,6 +284,9 @@ func (e *Engine) exec(ctx context.Context, src string, st sql.Statement) (Result
 		if err := e.mu.catalog.Drop(ctx, dropped...); err != nil {
 			return Result{}, err
 		}
+		for _, n := range dropped {
+			delete(e.mu.created, strings.ToLower(n))
+		}
 		if len(dropped) == 0 {
 			return Result{Message: "no table dropped"}, nil
 		}
@@ -295,6 +304,25 @@ func (e *Engine) exec(ctx context.Context, src string, st sql.Statement) (Result
 		return e.insert(src, st, info)
 	case sql.KindSelect:
 		return e.query(ctx, src, info)
+	case sql.KindExplain:
+		return e.explain(src, info)
+	case sql.KindDescribe, sql.KindShowCreateTable:
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		n := info.Names[0]
+		t, ok := e.mu.catalog.Lookup(n)
+		if !ok {
+			return Result{}, sql.Errorf(src, namePos(st, n), "unknown table %q", n).
+				WithHint(sql.DidYouMean(n, e.mu.catalog.Names()))
+		}
+		if info.Kind == sql.KindDescribe {
+			return describe(t), nil
+		}
+		text, ok := e.mu.created[strings.ToLower(t.Name)]
+		if !ok {
+			text = showCreate(t)
+		}
+		return Result{Columns: types.Schema{{Name: "create", Type: types.String()}}, Rows: [][]any{{text}}}, nil
 	}
 	return Result{}, sql.Errorf(src, st.Offset, "%s is not supported yet", info.Unsupported)
 }
@@ -440,6 +468,84 @@ func (e *Engine) insert(src string, st sql.Statement, info sql.StatementInfo) (R
 	}
 	return Result{Message: "started job " + id, JobID: id, Bounded: j.bounded}, nil
 }
+
+// explain plans the SELECT or INSERT that info explains, without running
+// it, and returns the plan one line a row.
+func (e *Engine) explain(src string, info sql.StatementInfo) (Result, error) {
+	sink := ""
+	if info.Explained == sql.KindInsert {
+		sink = info.Names[0]
+	}
+	p, err := e.plan(src, info, sink)
+	if err != nil {
+		return Result{}, err
+	}
+	r := Result{Columns: types.Schema{{Name: "plan", Type: types.String()}}}
+	for _, l := range strings.Split(strings.TrimSuffix(p.Explain(), "\n"), "\n") {
+		r.Rows = append(r.Rows, []any{l})
+	}
+	return r, nil
+}
+
+// describe lists t's columns: name, type, whether it admits NULL, "PRI"
+// for a primary key column, and the watermark expression of the event-time
+// column.
+func describe(t *sql.Table) Result {
+	r := Result{Columns: types.Schema{
+		{Name: "name", Type: types.String()},
+		{Name: "type", Type: types.String()},
+		{Name: "null", Type: types.Boolean()},
+		{Name: "key", Type: types.String()},
+		{Name: "watermark", Type: types.String()},
+	}}
+	for _, f := range t.Schema {
+		var key, wm any
+		for _, k := range t.PrimaryKey {
+			if strings.EqualFold(k, f.Name) {
+				key = "PRI"
+			}
+		}
+		if t.Watermark != nil && strings.EqualFold(t.Watermark.Column, f.Name) {
+			wm = t.Watermark.Expr
+		}
+		r.Rows = append(r.Rows, []any{f.Name, f.Type.Nullable().String(), !f.Type.NotNull, key, wm})
+	}
+	return r
+}
+
+// showCreate spells a CREATE statement that declares t, for a table whose
+// original text the Engine does not hold.
+func showCreate(t *sql.Table) string {
+	if t.ViewQuery != "" {
+		return "CREATE VIEW " + t.Name + " AS " + t.ViewQuery
+	}
+	var items []string
+	for _, f := range t.Schema {
+		c := "  " + f.Name + " " + f.Type.Nullable().String()
+		if f.Type.NotNull {
+			c += " NOT NULL"
+		}
+		items = append(items, c)
+	}
+	if w := t.Watermark; w != nil {
+		items = append(items, "  WATERMARK FOR "+w.Column+" AS "+w.Expr)
+	}
+	if len(t.PrimaryKey) > 0 {
+		items = append(items, "  PRIMARY KEY ("+strings.Join(t.PrimaryKey, ", ")+") NOT ENFORCED")
+	}
+	keys := make([]string, 0, len(t.Options))
+	for k := range t.Options {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	opts := make([]string, len(keys))
+	for i, k := range keys {
+		opts[i] = "  " + sqlString(k) + " = " + sqlString(t.Options[k])
+	}
+	return "CREATE TABLE " + t.Name + " (\n" + strings.Join(items, ",\n") + "\n) WITH (\n" + strings.Join(opts, ",\n") + "\n)"
+}
+
+func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // query runs a SELECT over bounded sources to completion and returns its
 // rows. A SELECT over an unbounded source would never return: until push

@@ -1,6 +1,10 @@
 package sql
 
-import "github.com/pingcap/tidb/pkg/parser/ast"
+import (
+	"strings"
+
+	"github.com/pingcap/tidb/pkg/parser/ast"
+)
 
 // StatementKind is what a statement does.
 type StatementKind int
@@ -14,16 +18,27 @@ const (
 	KindInsert
 	KindSelect
 	KindCommand
+	// KindExplain is EXPLAIN of a SELECT or an INSERT: Explained says
+	// which, and the other fields are those of the statement explained.
+	KindExplain
+	// KindDescribe is DESCRIBE (or DESC) of the table in Names.
+	KindDescribe
+	// KindShowCreateTable is SHOW CREATE TABLE of the table in Names.
+	KindShowCreateTable
 )
 
 // StatementInfo is what an executor needs of one statement, read from the
 // TiDB AST so that no other package has to.
 type StatementInfo struct {
 	Kind StatementKind
+	// Explained is the kind of the statement an EXPLAIN explains
+	// (KindSelect or KindInsert).
+	Explained StatementKind
 	// IfExists is IF EXISTS of DROP TABLE, or IF NOT EXISTS of CREATE
 	// TABLE.
 	IfExists bool
-	// Names are the tables DROP TABLE drops, or the one an INSERT writes.
+	// Names are the tables DROP TABLE drops, the one an INSERT writes, or
+	// the one DESCRIBE or SHOW CREATE TABLE shows.
 	Names []string
 	// Query is the SELECT of an INSERT or the SELECT itself, ready for
 	// Bind; Fields holds the offset (in the input) of each of its select
@@ -52,10 +67,40 @@ func Classify(st Statement) StatementInfo {
 		}
 		return info
 	case *ast.ShowStmt:
-		if n.Tp == ast.ShowTables && n.Pattern == nil && n.Where == nil {
+		switch {
+		case n.Tp == ast.ShowTables && n.Pattern == nil && n.Where == nil:
 			return StatementInfo{Kind: KindShowTables}
+		case n.Tp == ast.ShowCreateTable && n.Table != nil:
+			return StatementInfo{Kind: KindShowCreateTable, Names: []string{n.Table.Name.O}}
 		}
 		return StatementInfo{Unsupported: "this SHOW statement"}
+	case *ast.ExplainStmt:
+		// TiDB parses DESCRIBE t as EXPLAIN of SHOW COLUMNS FROM t.
+		if show, ok := n.Stmt.(*ast.ShowStmt); ok && show.Tp == ast.ShowColumns {
+			if show.Table == nil || show.Column != nil || show.Pattern != nil || show.Where != nil {
+				return StatementInfo{Unsupported: "this DESCRIBE statement"}
+			}
+			return StatementInfo{Kind: KindDescribe, Names: []string{show.Table.Name.O}}
+		}
+		switch {
+		case n.Analyze:
+			return StatementInfo{Unsupported: "EXPLAIN ANALYZE"}
+		case n.Stmt == nil || n.Explore:
+			return StatementInfo{Unsupported: "this EXPLAIN statement"}
+		case n.Format != "" && !strings.EqualFold(n.Format, "row"):
+			return StatementInfo{Unsupported: "EXPLAIN FORMAT"}
+		}
+		inner := st
+		inner.Node = n.Stmt
+		info := Classify(inner)
+		if info.Kind != KindSelect && info.Kind != KindInsert {
+			if info.Kind == KindUnsupported {
+				return info
+			}
+			return StatementInfo{Unsupported: "EXPLAIN of this statement"}
+		}
+		info.Explained, info.Kind = info.Kind, KindExplain
+		return info
 	case *ast.SelectStmt:
 		return StatementInfo{Kind: KindSelect, Query: st, Fields: fieldOffsets(st, n)}
 	case *ast.InsertStmt:
