@@ -1,6 +1,7 @@
 package sql
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 
@@ -73,11 +74,17 @@ var functions = map[string]struct {
 	"log10":       {expr.FnLog10, 1},
 	"greatest":    {expr.FnGreatest, -1},
 	"least":       {expr.FnLeast, -1},
+
+	"regexp_like":  {expr.FnRegexpLike, 2},
+	"json_value":   {expr.FnJSONValue, 2},
+	"json_extract": {expr.FnJSONExtract, 2},
+	"json_unquote": {expr.FnJSONUnquote, 1},
 }
 
 // functionNames are the names offered as suggestions for an unknown
 // function.
-var functionNames = []string{"ABS", "CAST", "COALESCE", "IF", "MOD", "NULLIF"}
+var functionNames = []string{"ABS", "CAST", "COALESCE", "IF", "MOD", "NULLIF",
+	"REGEXP_LIKE", "JSON_VALUE", "JSON_EXTRACT", "JSON_UNQUOTE"}
 
 // expr binds n, whose first token is at the cursor, and leaves the cursor
 // after its last anchor.
@@ -136,7 +143,7 @@ func (b *binder) expr(n ast.ExprNode) (expr.Expr, error) {
 	case *ast.SubqueryExpr, *ast.ExistsSubqueryExpr:
 		return nil, b.errorf(start, "subqueries are not supported yet")
 	case *ast.PatternLikeOrIlikeExpr:
-		return nil, b.errorf(b.loc.word("LIKE", "ILIKE"), "LIKE is not supported yet")
+		return b.like(n)
 	}
 	return nil, b.errorf(start, "this expression is not supported yet")
 }
@@ -384,6 +391,9 @@ func (b *binder) funcCall(n *ast.FuncCallExpr) (expr.Expr, error) {
 	if name == "__cx" {
 		return b.cast(n)
 	}
+	if (name == "json_extract" || name == "json_unquote") && !b.loc.peek(0).is(name) {
+		return b.arrow(n)
+	}
 	pos := b.loc.name(n.FnName.O)
 	f, ok := functions[name]
 	if !ok {
@@ -396,11 +406,13 @@ func (b *binder) funcCall(n *ast.FuncCallExpr) (expr.Expr, error) {
 	}
 	b.loc.skip("(")
 	var args []expr.Expr
+	var starts []int
 	for i, a := range n.Args {
 		if i > 0 {
 			b.loc.skip(",")
 		}
 		start := b.loc.pos()
+		starts = append(starts, start)
 		e, err := b.expr(a)
 		if err != nil {
 			return nil, err
@@ -420,7 +432,85 @@ func (b *binder) funcCall(n *ast.FuncCallExpr) (expr.Expr, error) {
 		}
 		return nil, b.errorf(pos, "%s takes %s arguments, not %d", f.fn, want, len(args))
 	}
-	return b.call(f.fn, pos, args...)
+	return b.checked(starts)(b.call(f.fn, pos, args...))
+}
+
+// checked returns a function that checks the constant arguments of a
+// bound call that its function parses once (patterns, JSON paths),
+// pointing a rejection at the argument, which starts at starts[i].
+func (b *binder) checked(starts []int) func(expr.Expr, error) (expr.Expr, error) {
+	return func(e expr.Expr, err error) (expr.Expr, error) {
+		c, ok := e.(*expr.Call)
+		if err != nil || !ok {
+			return e, err
+		}
+		var ae *expr.ArgError
+		if errors.As(expr.CheckCall(c), &ae) && ae.Arg < len(starts) {
+			return nil, b.errorf(starts[ae.Arg], "%v", ae.Err)
+		}
+		return e, nil
+	}
+}
+
+// like binds x [NOT] LIKE pattern [ESCAPE 'c'].
+func (b *binder) like(n *ast.PatternLikeOrIlikeExpr) (expr.Expr, error) {
+	x, err := b.expr(n.Expr)
+	if err != nil {
+		return nil, err
+	}
+	pos := b.loc.word("LIKE", "ILIKE")
+	if !n.IsLike {
+		return nil, b.errorf(pos, "ILIKE is not supported yet")
+	}
+	starts := []int{0, b.loc.pos()}
+	p, err := b.expr(n.Pattern)
+	if err != nil {
+		return nil, err
+	}
+	args := []expr.Expr{x, p}
+	if n.EscapeExplicit {
+		b.loc.word("ESCAPE")
+		t := b.loc.peek(0)
+		if t.kind != tokString {
+			return nil, b.errorf(t.pos, "ESCAPE takes a string literal")
+		}
+		b.loc.i++
+		starts = append(starts, t.pos)
+		args = append(args, &expr.Const{Value: t.stringValue(), T: types.String().WithNotNull(true)})
+	}
+	return b.negate(n.Not, pos)(b.checked(starts)(b.call(expr.FnLike, pos, args...)))
+}
+
+// arrow binds column->'path' and column->>'path', which TiDB hands over
+// as JSON_EXTRACT(column, 'path') and JSON_UNQUOTE(JSON_EXTRACT(...)).
+func (b *binder) arrow(n *ast.FuncCallExpr) (expr.Expr, error) {
+	unquote := n.FnName.L == "json_unquote"
+	ext, ok := n, true
+	if unquote {
+		ext, ok = n.Args[0].(*ast.FuncCallExpr)
+	}
+	if !ok || len(ext.Args) != 2 {
+		return nil, b.errorf(b.loc.pos(), "this expression is not supported yet")
+	}
+	doc, err := b.expr(ext.Args[0])
+	if err != nil {
+		return nil, err
+	}
+	pos := b.loc.word("-")
+	b.loc.skip(">")
+	if unquote {
+		b.loc.skip(">")
+	}
+	start := b.loc.pos()
+	path, err := b.expr(ext.Args[1])
+	if err != nil {
+		return nil, err
+	}
+	e, err := b.checked([]int{0, start})(b.call(expr.FnJSONExtract, pos, doc, path))
+	if err != nil || !unquote {
+		return e, err
+	}
+	return b.call(expr.FnJSONUnquote, pos, e)
 }
 
 // cast binds CAST(x AS T), which reaches the parser as __cx(x, N) with T

@@ -17,7 +17,7 @@ type builtin struct {
 var builtins = map[string]builtin{}
 
 func init() {
-	for _, m := range []map[string]builtin{stringBuiltins, mathBuiltins} {
+	for _, m := range []map[string]builtin{stringBuiltins, mathBuiltins, likeBuiltins, jsonBuiltins} {
 		for name, b := range m {
 			registry[name] = b.rule
 			builtins[name] = b
