@@ -84,7 +84,8 @@ var functions = map[string]struct {
 // functionNames are the names offered as suggestions for an unknown
 // function.
 var functionNames = []string{"ABS", "CAST", "COALESCE", "IF", "MOD", "NULLIF",
-	"REGEXP_LIKE", "JSON_VALUE", "JSON_EXTRACT", "JSON_UNQUOTE"}
+	"REGEXP_LIKE", "JSON_VALUE", "JSON_EXTRACT", "JSON_UNQUOTE",
+	"EXTRACT", "DATE_TRUNC", "TIMESTAMPDIFF", "TIMESTAMPADD"}
 
 // expr binds n, whose first token is at the cursor, and leaves the cursor
 // after its last anchor.
@@ -395,6 +396,9 @@ func (b *binder) funcCall(n *ast.FuncCallExpr) (expr.Expr, error) {
 		return b.arrow(n)
 	}
 	pos := b.loc.name(n.FnName.O)
+	if f, ok := timeFunctions[name]; ok {
+		return b.timeCall(n, f.fn, f.arity, pos)
+	}
 	f, ok := functions[name]
 	if !ok {
 		switch name {
@@ -433,6 +437,69 @@ func (b *binder) funcCall(n *ast.FuncCallExpr) (expr.Expr, error) {
 		return nil, b.errorf(pos, "%s takes %s arguments, not %d", f.fn, want, len(args))
 	}
 	return b.checked(starts)(b.call(f.fn, pos, args...))
+}
+
+// timeFunctions take a unit first: a keyword (EXTRACT(YEAR FROM ts),
+// TIMESTAMPDIFF(DAY, a, b), which TiDB hands over as a TimeUnitExpr) or a
+// string (DATE_TRUNC('hour', ts)).
+var timeFunctions = map[string]struct {
+	fn    string
+	arity int
+}{
+	"extract":       {expr.FnExtract, 2},
+	"date_trunc":    {expr.FnDateTrunc, 2},
+	"timestampdiff": {expr.FnTimestampDiff, 3},
+	"timestampadd":  {expr.FnTimestampAdd, 3},
+}
+
+// timeCall binds a time function whose first argument is its unit, bound
+// as a constant STRING.
+func (b *binder) timeCall(n *ast.FuncCallExpr, fn string, arity int, pos int) (expr.Expr, error) {
+	b.loc.skip("(")
+	if len(n.Args) != arity {
+		return nil, b.errorf(pos, "%s takes %d arguments, not %d", fn, arity, len(n.Args))
+	}
+	upos := b.loc.pos()
+	var unit string
+	switch u := n.Args[0].(type) {
+	case *ast.TimeUnitExpr:
+		unit = u.Unit.String()
+		b.loc.i++
+	default:
+		e, err := b.expr(u)
+		if err != nil {
+			return nil, err
+		}
+		var s string
+		if c, ok := e.(*expr.Const); ok {
+			s, _ = c.Value.(string)
+		}
+		if s == "" {
+			return nil, b.errorf(upos, "the unit of %s must be a string literal such as 'HOUR'", fn)
+		}
+		unit = s
+	}
+	if err := expr.CheckTimeUnit(fn, unit); err != nil {
+		return nil, b.errorf(upos, "unknown unit %q for %s", unit, fn).
+			WithHint("use one of MICROSECOND, MILLISECOND, SECOND, MINUTE, HOUR, DAY, WEEK, MONTH, QUARTER, YEAR")
+	}
+	args := []expr.Expr{&expr.Const{Value: strings.ToUpper(unit), T: types.String().WithNotNull(true)}}
+	for i, a := range n.Args[1:] {
+		b.loc.skip(",")
+		b.loc.skip("FROM")
+		e, err := b.expr(a)
+		if err != nil {
+			return nil, err
+		}
+		// Type a bare NULL here: the unit would otherwise lend it STRING.
+		t := types.Timestamp(0)
+		if fn == expr.FnTimestampAdd && i == 0 {
+			t = types.BigInt()
+		}
+		args = append(args, typeNull(e, t))
+	}
+	b.loc.skip(")")
+	return b.call(fn, pos, args...)
 }
 
 // checked returns a function that checks the constant arguments of a
