@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sluice-sql/sluice/internal/suggest"
 )
 
 // ErrInvalidConfig is returned (wrapped, naming the key and the value) for
@@ -131,7 +133,7 @@ func (c *TopicConfig) apply(overrides map[string]string) error {
 	for _, k := range keys {
 		ck, ok := configKeys[k]
 		if !ok {
-			if s := closest(k, ConfigKeys()); s != "" {
+			if s := suggest.Closest(k, ConfigKeys()); s != "" {
 				return fmt.Errorf("%w: unknown key %q (did you mean %q?)", ErrInvalidConfig, k, s)
 			}
 			return fmt.Errorf("%w: unknown key %q (known keys: %s)", ErrInvalidConfig, k, strings.Join(ConfigKeys(), ", "))
@@ -220,35 +222,4 @@ func parsePolicy(v string) (string, error) {
 	default:
 		return PolicyDelete, nil
 	}
-}
-
-// closest returns the candidate within edit distance 3 of s, if any.
-func closest(s string, candidates []string) string {
-	best, bestD := "", 4
-	for _, c := range candidates {
-		if d := editDistance(s, c); d < bestD {
-			best, bestD = c, d
-		}
-	}
-	return best
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/sluice-sql/sluice/internal/suggest"
 	"github.com/sluice-sql/sluice/sql/types"
 )
 
@@ -136,7 +137,7 @@ func checkOptions(name string, opts map[string]string) (map[string]string, error
 	spec, ok := optionSpecs[name]
 	if !ok {
 		return nil, fmt.Errorf("%w %q%s (known formats: %s)", ErrUnknownFormat, name,
-			suggest(name, Names()), strings.Join(Names(), ", "))
+			didYouMean(name, Names()), strings.Join(Names(), ", "))
 	}
 	known := make([]string, 0, len(spec))
 	for k := range spec {
@@ -155,46 +156,20 @@ func checkOptions(name string, opts map[string]string) (map[string]string, error
 	for _, k := range keys {
 		if _, ok := spec[k]; !ok {
 			return nil, fmt.Errorf("%w %q for format %s%s (known options: %s)", ErrUnknownOption, k, name,
-				suggest(k, known), strings.Join(known, ", "))
+				didYouMean(k, known), strings.Join(known, ", "))
 		}
 		out[k] = opts[k]
 	}
 	return out, nil
 }
 
-// suggest returns ` (did you mean "x"?)` for the closest candidate within
-// a small edit distance, or "".
-func suggest(s string, candidates []string) string {
-	best, bestD := "", len(s)/2+2
-	for _, c := range candidates {
-		if d := editDistance(s, c); d < bestD {
-			best, bestD = c, d
-		}
+// didYouMean returns ` (did you mean "x"?)` for the closest candidate, or
+// "".
+func didYouMean(s string, candidates []string) string {
+	if best := suggest.Closest(s, candidates); best != "" {
+		return fmt.Sprintf(" (did you mean %q?)", best)
 	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	return ""
 }
 
 // checkSchema rejects column types the formats cannot carry.

@@ -21,6 +21,7 @@ import (
 	"github.com/sluice-sql/sluice/connectors/file"
 	logconn "github.com/sluice-sql/sluice/connectors/log"
 	"github.com/sluice-sql/sluice/connectors/nexmark"
+	"github.com/sluice-sql/sluice/internal/suggest"
 	"github.com/sluice-sql/sluice/sql/types"
 )
 
@@ -73,7 +74,7 @@ func check(opts map[string]string) (string, error) {
 			continue
 		}
 		msg := fmt.Sprintf("connector %s has no option %q", name, k)
-		if s := closest(k, keys); s != "" {
+		if s := suggest.Closest(k, keys); s != "" {
 			msg += fmt.Sprintf(" (did you mean %q?)", s)
 		} else if len(keys) > 0 {
 			msg += " (options: " + strings.Join(keys, ", ") + ")"
@@ -99,37 +100,6 @@ func contains(xs []string, x string) bool {
 		}
 	}
 	return false
-}
-
-// closest returns the key within edit distance 3 of k, if any.
-func closest(k string, keys []string) string {
-	best, bestD := "", 4
-	for _, c := range keys {
-		if d := distance(k, c); d < bestD {
-			best, bestD = c, d
-		}
-	}
-	return best
-}
-
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 func formatOf(opts map[string]string) (string, map[string]string) {
