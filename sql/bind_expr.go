@@ -2,6 +2,7 @@ package sql
 
 import (
 	"errors"
+	"math"
 	"strconv"
 	"strings"
 
@@ -395,16 +396,16 @@ func (b *binder) funcCall(n *ast.FuncCallExpr) (expr.Expr, error) {
 	if (name == "json_extract" || name == "json_unquote") && !b.loc.peek(0).is(name) {
 		return b.arrow(n)
 	}
+	switch name {
+	case "date_add", "date_sub", "adddate", "subdate":
+		return b.dateAdd(n, name == "date_sub" || name == "subdate")
+	}
 	pos := b.loc.name(n.FnName.O)
 	if f, ok := timeFunctions[name]; ok {
 		return b.timeCall(n, f.fn, f.arity, pos)
 	}
 	f, ok := functions[name]
 	if !ok {
-		switch name {
-		case "date_add", "date_sub", "adddate", "subdate":
-			return nil, b.errorf(pos, "INTERVAL arithmetic is not supported yet")
-		}
 		return nil, b.errorf(pos, "unknown function %s", strings.ToUpper(n.FnName.O)).
 			WithHint(DidYouMean(name, functionNames))
 	}
@@ -500,6 +501,102 @@ func (b *binder) timeCall(n *ast.FuncCallExpr, fn string, arity int, pos int) (e
 	}
 	b.loc.skip(")")
 	return b.call(fn, pos, args...)
+}
+
+// dateAdd binds `ts + INTERVAL n unit`, `ts - INTERVAL n unit`,
+// `INTERVAL n unit + ts` and DATE_ADD/DATE_SUB(ts, INTERVAL n unit), all
+// of which TiDB hands over as a DATE_ADD or DATE_SUB call whose last
+// argument is a TimeUnitExpr, as TIMESTAMPADD(unit, ±n, ts). The quantity
+// is an integer ('10' as Flink writes it, or 10 as MySQL does).
+func (b *binder) dateAdd(n *ast.FuncCallExpr, sub bool) (expr.Expr, error) {
+	fn := strings.ToUpper(n.FnName.O)
+	if len(n.Args) != 3 {
+		return nil, b.errorf(b.loc.pos(), "%s takes a timestamp and an INTERVAL", fn)
+	}
+	u, ok := n.Args[2].(*ast.TimeUnitExpr)
+	if !ok {
+		return nil, b.errorf(b.loc.pos(), "%s takes a timestamp and an INTERVAL", fn)
+	}
+	var pos int
+	var ts, qty expr.Expr
+	var err error
+	tsArg := func() error {
+		ts, err = b.expr(n.Args[0])
+		return err
+	}
+	interval := func() error {
+		ipos := b.loc.word("INTERVAL")
+		qty, err = b.expr(n.Args[1])
+		if err != nil {
+			return err
+		}
+		upos := b.loc.pos()
+		b.loc.i++
+		unit := u.Unit.String()
+		if err := expr.CheckTimeUnit("INTERVAL", unit); err != nil {
+			return b.errorf(upos, "unknown INTERVAL unit %s", unit).
+				WithHint("use one of MICROSECOND, MILLISECOND, SECOND, MINUTE, HOUR, DAY, WEEK, MONTH, QUARTER, YEAR")
+		}
+		qty, err = b.intervalQuantity(qty, ipos, sub)
+		return err
+	}
+	switch {
+	case b.loc.peek(0).is(n.FnName.O) && b.loc.peek(1).isPunct("("): // DATE_ADD(ts, INTERVAL ...)
+		pos = b.loc.name(n.FnName.O)
+		b.loc.skip("(")
+		if err := tsArg(); err != nil {
+			return nil, err
+		}
+		b.loc.skip(",")
+		if err := interval(); err != nil {
+			return nil, err
+		}
+		b.loc.skip(")")
+	case b.loc.peek(0).is("INTERVAL"): // INTERVAL ... + ts
+		if err := interval(); err != nil {
+			return nil, err
+		}
+		pos = b.loc.word("+")
+		if err := tsArg(); err != nil {
+			return nil, err
+		}
+	default: // ts ± INTERVAL ...
+		if err := tsArg(); err != nil {
+			return nil, err
+		}
+		pos = b.loc.word("+", "-")
+		if err := interval(); err != nil {
+			return nil, err
+		}
+	}
+	unit := &expr.Const{Value: strings.ToUpper(u.Unit.String()), T: types.String().WithNotNull(true)}
+	return b.call(expr.FnTimestampAdd, pos, unit, qty, typeNull(ts, types.Timestamp(0)))
+}
+
+// intervalQuantity makes the quantity of an INTERVAL a BIGINT, negated
+// when sub: an integer expression, or a constant string holding one.
+func (b *binder) intervalQuantity(q expr.Expr, pos int, sub bool) (expr.Expr, error) {
+	t := q.Type()
+	switch c, isConst := q.(*expr.Const); {
+	case t.Kind == types.KindNull:
+		return &expr.Const{T: types.BigInt()}, nil
+	case isConst && t.Kind == types.KindString:
+		s, _ := c.Value.(string)
+		n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+		if err != nil || (sub && n == math.MinInt64) {
+			return nil, b.errorf(pos, "the quantity of an INTERVAL must be a whole number, not %q", s)
+		}
+		if sub {
+			n = -n
+		}
+		return &expr.Const{Value: n, T: types.BigInt().WithNotNull(true)}, nil
+	case t.Kind != types.KindInt:
+		return nil, b.errorf(pos, "the quantity of an INTERVAL must be a whole number, not %s", t.Nullable())
+	}
+	if sub {
+		return b.call(expr.FnNeg, pos, q)
+	}
+	return q, nil
 }
 
 // checked returns a function that checks the constant arguments of a
