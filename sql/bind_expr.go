@@ -80,6 +80,10 @@ var functions = map[string]struct {
 	"json_value":   {expr.FnJSONValue, 2},
 	"json_extract": {expr.FnJSONExtract, 2},
 	"json_unquote": {expr.FnJSONUnquote, 1},
+
+	"unix_timestamp": {expr.FnUnixTimestamp, 1},
+	"from_unixtime":  {expr.FnFromUnixtime, 1},
+	"date_format":    {expr.FnDateFormat, 2},
 }
 
 // functionNames are the names offered as suggestions for an unknown
