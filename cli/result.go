@@ -2,13 +2,11 @@ package cli
 
 import (
 	"encoding/csv"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/cockroachdb/apd/v3"
@@ -29,41 +27,6 @@ func newRenderer(format string) (renderer, error) {
 	return nil, usagef("--format %q: want table, json or csv", format)
 }
 
-// valueText is a value as the user reads it: NULL, TRUE/FALSE, numbers as
-// written in SQL, times in UTC as 'YYYY-MM-DD HH:MM:SS[.fff]'.
-func valueText(v any, t types.Type) string {
-	switch x := v.(type) {
-	case nil:
-		return "NULL"
-	case bool:
-		if x {
-			return "TRUE"
-		}
-		return "FALSE"
-	case int64:
-		switch t.Kind {
-		case types.KindTimestamp:
-			layout := "2006-01-02 15:04:05"
-			if p := int(min(t.Precision, 6)); p > 0 {
-				layout = "2006-01-02 15:04:05.000000"[:20+p]
-			}
-			return time.UnixMicro(x).UTC().Format(layout)
-		case types.KindDate:
-			return time.Unix(x*86400, 0).UTC().Format("2006-01-02")
-		}
-		return strconv.FormatInt(x, 10)
-	case float64:
-		return strconv.FormatFloat(x, 'g', -1, 64)
-	case apd.Decimal:
-		return x.Text('f')
-	case string:
-		return x
-	case []byte:
-		return hex.EncodeToString(x)
-	}
-	return fmt.Sprint(v)
-}
-
 func rightAligned(t types.Type) bool {
 	return t.IsNumeric()
 }
@@ -82,7 +45,7 @@ func (tableRenderer) render(w io.Writer, res runtime.Result) error {
 	for r, row := range res.Rows {
 		cells[r] = make([]string, len(row))
 		for c, v := range row {
-			s := valueText(v, res.Columns[c].Type)
+			s := types.Text(v, res.Columns[c].Type)
 			cells[r][c] = s
 			width[c] = max(width[c], utf8.RuneCountInString(s))
 		}
@@ -151,16 +114,16 @@ func (jsonRenderer) render(w io.Writer, res runtime.Result) error {
 			case bool:
 				b = strconv.AppendBool(b, x)
 			case float64, apd.Decimal:
-				b = append(b, valueText(v, res.Columns[c].Type)...)
+				b = append(b, types.Text(v, res.Columns[c].Type)...)
 			case int64:
 				if k := res.Columns[c].Type.Kind; k == types.KindTimestamp || k == types.KindDate {
-					s, _ := json.Marshal(valueText(v, res.Columns[c].Type))
+					s, _ := json.Marshal(types.Text(v, res.Columns[c].Type))
 					b = append(b, s...)
 				} else {
 					b = strconv.AppendInt(b, x, 10)
 				}
 			default:
-				s, _ := json.Marshal(valueText(v, res.Columns[c].Type))
+				s, _ := json.Marshal(types.Text(v, res.Columns[c].Type))
 				b = append(b, s...)
 			}
 		}
@@ -191,7 +154,7 @@ func (csvRenderer) render(w io.Writer, res runtime.Result) error {
 		for c, v := range row {
 			rec[c] = ""
 			if v != nil {
-				rec[c] = valueText(v, res.Columns[c].Type)
+				rec[c] = types.Text(v, res.Columns[c].Type)
 			}
 		}
 		if err := cw.Write(rec); err != nil {

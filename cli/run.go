@@ -62,21 +62,34 @@ standard error.`,
 	return cmd
 }
 
+// openEngine opens the data directory (making it if needed) and an engine
+// on it. done closes both, the engine first so that jobs still running
+// (after Ctrl-C) stop before the broker closes under them, and records a
+// close error in *err if there was none.
+func (a *app) openEngine(parallelism int) (e *runtime.Engine, done func(err *error), err error) {
+	b, err := a.openBroker(true)
+	if err != nil {
+		return nil, nil, err
+	}
+	e, err = runtime.NewEngine(runtime.EngineOptions{Broker: b, Stdout: a.env.Stdout, Parallelism: parallelism})
+	if err != nil {
+		b.Close()
+		return nil, nil, err
+	}
+	return e, func(err *error) {
+		e.Close()
+		closeBroker(b, err)
+	}, nil
+}
+
 func (a *app) run(ctx context.Context, text string, r renderer, parallelism int) (err error) {
 	sigCtx, stopSignals := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stopSignals()
-	b, err := a.openBroker(true)
+	e, done, err := a.openEngine(parallelism)
 	if err != nil {
 		return err
 	}
-	defer closeBroker(b, &err)
-	e, err := runtime.NewEngine(runtime.EngineOptions{Broker: b, Stdout: a.env.Stdout, Parallelism: parallelism})
-	if err != nil {
-		return err
-	}
-	// Close stops whatever still runs (after Ctrl-C) before the broker
-	// closes under it.
-	defer e.Close()
+	defer done(&err)
 
 	out, info := a.env.Stdout, a.env.Stdout
 	if !r.table() {

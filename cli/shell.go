@@ -84,18 +84,11 @@ func interactive(r io.Reader) bool {
 // shell opens the data directory and an engine on it and runs the shell
 // loop on standard input until it ends.
 func (a *app) shell(ctx context.Context, r renderer, parallelism int) (err error) {
-	b, err := a.openBroker(true)
+	e, done, err := a.openEngine(parallelism)
 	if err != nil {
 		return err
 	}
-	defer closeBroker(b, &err)
-	e, err := runtime.NewEngine(runtime.EngineOptions{Broker: b, Stdout: a.env.Stdout, Parallelism: parallelism})
-	if err != nil {
-		return err
-	}
-	// Close stops the jobs still running before the broker closes under
-	// them.
-	defer e.Close()
+	defer done(&err)
 
 	if !interactive(a.env.Stdin) {
 		return a.shellLoop(ctx, e, newPlainLines(a.env.Stdin), r)

@@ -9,12 +9,9 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/cockroachdb/apd/v3"
 
 	"github.com/sluice-sql/sluice/broker"
 	"github.com/sluice-sql/sluice/sql/types"
@@ -303,40 +300,11 @@ func sltFormat(r *Result, sort string) []string {
 	return out
 }
 
-// sltValue is a value as the shell prints it (cli.valueText), with the
-// empty string as (empty) so that it stays visible.
+// sltValue is a value as the shell prints it (types.Text), with the empty
+// string as (empty) so that it stays visible.
 func sltValue(v any, t types.Type) string {
-	switch x := v.(type) {
-	case nil:
-		return "NULL"
-	case bool:
-		if x {
-			return "TRUE"
-		}
-		return "FALSE"
-	case int64:
-		switch t.Kind {
-		case types.KindTimestamp:
-			layout := "2006-01-02 15:04:05"
-			if p := int(min(t.Precision, 6)); p > 0 {
-				layout = "2006-01-02 15:04:05.000000"[:20+p]
-			}
-			return time.UnixMicro(x).UTC().Format(layout)
-		case types.KindDate:
-			return time.Unix(x*86400, 0).UTC().Format("2006-01-02")
-		}
-		return strconv.FormatInt(x, 10)
-	case float64:
-		return strconv.FormatFloat(x, 'g', -1, 64)
-	case apd.Decimal:
-		return x.Text('f')
-	case string:
-		if x == "" {
-			return "(empty)"
-		}
-		return x
-	case []byte:
-		return fmt.Sprintf("%x", x)
+	if s, ok := v.(string); ok && s == "" {
+		return "(empty)"
 	}
-	return fmt.Sprint(v)
+	return types.Text(v, t)
 }

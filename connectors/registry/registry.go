@@ -333,37 +333,12 @@ func (p *printSink) Write(_ context.Context, b *types.Batch) error {
 			if c > 0 {
 				p.buf = append(p.buf, ", "...)
 			}
-			p.buf = appendValue(p.buf, col, i)
+			p.buf = append(p.buf, types.Text(col.Value(i), col.Type)...)
 		}
 		p.buf = append(p.buf, "]\n"...)
 	})
 	_, err := p.out.Write(p.buf)
 	return err
-}
-
-func appendValue(dst []byte, v *types.Vector, i int) []byte {
-	if v.IsNull(i) {
-		return append(dst, "NULL"...)
-	}
-	switch v.Type.Kind {
-	case types.KindTimestamp:
-		layout := "2006-01-02 15:04:05"
-		if p := int(min(v.Type.Precision, 6)); p > 0 {
-			layout = "2006-01-02 15:04:05.000000"[:20+p]
-		}
-		return time.UnixMicro(v.Ints[i]).UTC().AppendFormat(dst, layout)
-	case types.KindDecimal:
-		d := v.Decimal(i)
-		return append(dst, d.String()...)
-	case types.KindDate:
-		return time.Unix(v.Ints[i]*86400, 0).UTC().AppendFormat(dst, "2006-01-02")
-	}
-	switch x := v.Value(i).(type) {
-	case []byte:
-		return fmt.Appendf(dst, "%x", x)
-	default:
-		return fmt.Append(dst, x)
-	}
 }
 
 func (p *printSink) Flush(context.Context) error { return nil }

@@ -236,3 +236,28 @@ func TestVectorSetLen(t *testing.T) {
 	}()
 	NewVector(String(), 0).SetLen(1)
 }
+
+func TestText(t *testing.T) {
+	d, _, _ := apd.NewFromString("-12.30")
+	cases := []struct {
+		v    any
+		t    Type
+		want string
+	}{
+		{nil, BigInt(), "NULL"},
+		{true, Boolean(), "TRUE"},
+		{int64(-7), BigInt(), "-7"},
+		{int64(1_700_000_000_123_456), Timestamp(3), "2023-11-14 22:13:20.123"},
+		{int64(0), Timestamp(0), "1970-01-01 00:00:00"},
+		{int64(19000), Date(), "2022-01-08"},
+		{1.5, Double(), "1.5"},
+		{*d, Decimal(10, 2), "-12.30"},
+		{"héllo", String(), "héllo"},
+		{[]byte{0xab, 1}, Bytes(), "ab01"},
+	}
+	for _, c := range cases {
+		if got := Text(c.v, c.t); got != c.want {
+			t.Errorf("Text(%v, %s) = %q, want %q", c.v, c.t, got, c.want)
+		}
+	}
+}
