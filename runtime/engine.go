@@ -254,6 +254,9 @@ func (e *Engine) exec(ctx context.Context, src string, st sql.Statement) (Result
 		if err != nil {
 			return Result{}, err
 		}
+		if err := registry.Check(t.Options); err != nil {
+			return Result{}, sql.Errorf(src, namePos(st, t.Name), "table %s: %v", t.Name, err)
+		}
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		if err := e.mu.catalog.Create(ctx, st, t); err != nil {

@@ -55,6 +55,14 @@ func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrInvalidOptions, fmt.Sprintf(format, args...))
 }
 
+// Check checks a table's options when it is declared: the connector
+// exists and takes every key given. What needs the connector itself (a
+// topic, a schema that matches) is checked when the table is used.
+func Check(opts map[string]string) error {
+	_, err := check(opts)
+	return err
+}
+
 // check returns the connector named by opts after checking every key.
 func check(opts map[string]string) (string, error) {
 	name, ok := opts["connector"]
