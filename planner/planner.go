@@ -9,16 +9,11 @@ import (
 	"github.com/sluice-sql/sluice/sql/types"
 )
 
-// Physical is the operator graph of one query: a source table read with
-// Parallelism instances, an optional filter, a projection and a sink.
+// Physical is the operator graph of one query. Nodes are in topological
+// order, every node after its inputs; the last is the sink. Every
+// operator runs Parallelism instances.
 type Physical struct {
-	// Source is the table read.
-	Source *sql.Table
-	// Filter is the BOOLEAN predicate rows must satisfy; nil keeps every
-	// row.
-	Filter expr.Expr
-	// Projections compute the output columns over the source's columns.
-	Projections []expr.Expr
+	Nodes []*Node
 	// Schema names and types the output: the sink's columns for an
 	// INSERT, the query's own for a SELECT.
 	Schema types.Schema
@@ -26,11 +21,162 @@ type Physical struct {
 	Sink *sql.Table
 	// Parallelism is the number of instances of every operator.
 	Parallelism int
+	// Logical is the relational tree after the rewrite rules.
+	Logical sql.Rel
 	// Rules are the rewrite rules that fired, in order.
 	Rules []Firing
-	// Empty is set when the filter is never TRUE, so the plan produces no
-	// rows (RuleEmptyFilter).
+	// Empty is set when the query can produce no row (a filter that is
+	// never TRUE on every path): nothing is read.
 	Empty bool
+}
+
+// Kind is the kind of an operator of the graph.
+type Kind int
+
+// The operator kinds.
+const (
+	KindSource Kind = iota
+	KindFilter
+	KindProject
+	KindUnion
+	KindSink
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindSource:
+		return "Source"
+	case KindFilter:
+		return "Filter"
+	case KindProject:
+		return "Project"
+	case KindUnion:
+		return "Union"
+	case KindSink:
+		return "Sink"
+	}
+	return fmt.Sprintf("Kind(%d)", int(k))
+}
+
+// Node is one operator of the graph.
+type Node struct {
+	// ID numbers the node from 1, in Physical.Nodes order.
+	ID   int
+	Kind Kind
+	// Table is the table a source reads or a sink writes (nil for the
+	// caller's result); TablePos is where the query names a source's
+	// table, for errors.
+	Table    *sql.Table
+	TablePos int
+	// Cond is a filter's predicate.
+	Cond expr.Expr
+	// Exprs are a projection's output columns over its input's.
+	Exprs []expr.Expr
+	// Schema is the node's output.
+	Schema types.Schema
+	// Inputs are the edges into the node.
+	Inputs []Edge
+	// Parallelism is the node's number of instances.
+	Parallelism int
+}
+
+// Exchange is how an edge distributes rows from the instances of its
+// producer to those of its consumer.
+type Exchange int
+
+// The exchanges. Forward keeps instance i's rows in instance i, so the
+// two operators chain into one task; the others come with stateful
+// operators.
+const (
+	Forward Exchange = iota
+	Hash
+	Broadcast
+)
+
+func (x Exchange) String() string {
+	switch x {
+	case Forward:
+		return "forward"
+	case Hash:
+		return "hash"
+	case Broadcast:
+		return "broadcast"
+	}
+	return fmt.Sprintf("Exchange(%d)", int(x))
+}
+
+// Changelog is the kind of changes an edge carries.
+type Changelog int
+
+// The changelog modes: an append-only stream carries inserts only; an
+// updating one also carries updates and deletes.
+const (
+	AppendOnly Changelog = iota
+	Updating
+)
+
+func (c Changelog) String() string {
+	if c == AppendOnly {
+		return "append"
+	}
+	return "updating"
+}
+
+// Edge is an input of a node.
+type Edge struct {
+	From     *Node
+	Exchange Exchange
+	// Keys are the columns a hash exchange partitions by.
+	Keys      []int
+	Changelog Changelog
+}
+
+func (e Edge) String() string {
+	s := fmt.Sprintf("#%d %s", e.From.ID, e.Exchange)
+	if len(e.Keys) > 0 {
+		k := make([]string, len(e.Keys))
+		for i, c := range e.Keys {
+			k[i] = e.From.Schema[c].Name
+		}
+		s += "(" + strings.Join(k, ", ") + ")"
+	}
+	return s + " " + e.Changelog.String()
+}
+
+// Sources lists the source nodes.
+func (p *Physical) Sources() []*Node {
+	var out []*Node
+	for _, n := range p.Nodes {
+		if n.Kind == KindSource {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// Chains lists, for each source, the operators its rows pass through on
+// the way to the sink, source first and sink last. While every edge is
+// forward, a chain is what one task runs; a union is where chains meet
+// and is not listed (it passes batches through).
+func (p *Physical) Chains() [][]*Node {
+	consumers := map[*Node][]*Node{}
+	for _, n := range p.Nodes {
+		for _, e := range n.Inputs {
+			consumers[e.From] = append(consumers[e.From], n)
+		}
+	}
+	var out [][]*Node
+	for _, s := range p.Sources() {
+		chain := []*Node{s}
+		for n := s; len(consumers[n]) > 0; {
+			n = consumers[n][0]
+			if n.Kind != KindUnion {
+				chain = append(chain, n)
+			}
+		}
+		out = append(out, chain)
+	}
+	return out
 }
 
 // MismatchError says why a query's result cannot go into its sink. Column
@@ -46,47 +192,90 @@ func (e *MismatchError) Error() string { return e.Msg }
 
 // Plan builds the physical plan of q. With sink set, the query's columns
 // must match the sink's by position, in number and in type, up to the
-// implicit casts a sink may take (see Assignable); the projections are
-// then cast to the sink's types. With sink nil the rows keep the query's
-// schema. A parallelism below 1 means 1. The rewrite rules (see
-// RuleFoldConstants) run on the result, and p.Rules records which fired.
+// implicit casts a sink may take (see Assignable); a projection casting
+// them to the sink's types goes on top. With sink nil the rows keep the
+// query's schema. A parallelism below 1 means 1. The rewrite rules (see
+// RuleFoldConstants) run on the relational tree, and p.Rules records
+// which fired; the graph is built from the result.
 func Plan(q *sql.BoundQuery, sink *sql.Table, parallelism int) (*Physical, error) {
 	p := &Physical{
-		Source:      q.Source,
-		Filter:      q.Filter,
-		Projections: append([]expr.Expr(nil), q.Projections...),
 		Schema:      append(types.Schema(nil), q.Schema...),
 		Sink:        sink,
 		Parallelism: max(parallelism, 1),
 	}
-	if sink == nil {
-		p.rewrite()
-		return p, nil
-	}
-	if got, want := len(q.Schema), len(sink.Schema); got != want {
-		col := -1
-		if got > want {
-			col = want
+	root := q.Root
+	if sink != nil {
+		if got, want := len(q.Schema), len(sink.Schema); got != want {
+			col := -1
+			if got > want {
+				col = want
+			}
+			return nil, &MismatchError{Column: col, Msg: fmt.Sprintf(
+				"the query has %d columns but table %s has %d: %s", got, sink.Name, want, sink.Schema)}
 		}
-		return nil, &MismatchError{Column: col, Msg: fmt.Sprintf(
-			"the query has %d columns but table %s has %d: %s", got, sink.Name, want, sink.Schema)}
-	}
-	for i, f := range sink.Schema {
-		e := p.Projections[i]
-		from := e.Type()
-		if !Assignable(from, f.Type) {
-			return nil, &MismatchError{Column: i, Msg: fmt.Sprintf(
-				"column %d is %s, which cannot be written to %s.%s %s",
-				i+1, from.Nullable(), sink.Name, f.Name, f.Type.Nullable())}
+		cast := &sql.Project{Input: root}
+		for i, f := range sink.Schema {
+			from := q.Schema[i].Type
+			var e expr.Expr = &expr.ColumnRef{Index: i, T: from, Name: q.Schema[i].Name}
+			if !Assignable(from, f.Type) {
+				return nil, &MismatchError{Column: i, Msg: fmt.Sprintf(
+					"column %d is %s, which cannot be written to %s.%s %s",
+					i+1, from.Nullable(), sink.Name, f.Name, f.Type.Nullable())}
+			}
+			if !from.Equal(f.Type) && !(from.Kind == types.KindInt && f.Type.Kind == types.KindInt) {
+				e = &expr.Cast{Arg: e, T: f.Type.WithNotNull(from.NotNull)}
+			}
+			cast.Exprs = append(cast.Exprs, e)
+			cast.Out = append(cast.Out, types.Field{Name: f.Name, Type: e.Type()})
 		}
-		if !from.Equal(f.Type) && !(from.Kind == types.KindInt && f.Type.Kind == types.KindInt) {
-			e = &expr.Cast{Arg: e, T: f.Type.WithNotNull(from.NotNull)}
-		}
-		p.Projections[i] = e
-		p.Schema[i] = types.Field{Name: f.Name, Type: e.Type()}
+		root = cast
+		p.Schema = cast.Out
 	}
-	p.rewrite()
+	root = p.rewrite(root)
+	p.Logical = root
+	if _, ok := root.(*sql.Empty); ok {
+		p.Empty = true
+	}
+	p.build(root)
 	return p, nil
+}
+
+// build turns the relational tree into the graph.
+func (p *Physical) build(root sql.Rel) {
+	add := func(n *Node) *Node {
+		n.ID = len(p.Nodes) + 1
+		n.Parallelism = p.Parallelism
+		p.Nodes = append(p.Nodes, n)
+		return n
+	}
+	var walk func(r sql.Rel) *Node
+	walk = func(r sql.Rel) *Node {
+		var ins []Edge
+		for _, in := range r.Inputs() {
+			ins = append(ins, Edge{From: walk(in), Exchange: Forward, Changelog: AppendOnly})
+		}
+		switch n := r.(type) {
+		case *sql.Scan:
+			return add(&Node{Kind: KindSource, Table: n.Table, TablePos: n.Pos, Schema: n.Schema()})
+		case *sql.Empty:
+			// Nothing to read: the graph is a sink with no input, which a
+			// runtime finishes at once.
+			return nil
+		case *sql.Filter:
+			return add(&Node{Kind: KindFilter, Cond: n.Cond, Schema: n.Schema(), Inputs: ins})
+		case *sql.Project:
+			return add(&Node{Kind: KindProject, Exprs: n.Exprs, Schema: n.Schema(), Inputs: ins})
+		case *sql.Union:
+			return add(&Node{Kind: KindUnion, Schema: n.Schema(), Inputs: ins})
+		}
+		panic(fmt.Sprintf("planner: unexpected %T", r))
+	}
+	last := walk(root)
+	sink := &Node{Kind: KindSink, Table: p.Sink, Schema: p.Schema}
+	if last != nil {
+		sink.Inputs = []Edge{{From: last, Exchange: Forward, Changelog: AppendOnly}}
+	}
+	add(sink)
 }
 
 // Assignable reports whether a value of type from may be written to a
@@ -132,11 +321,12 @@ func intDigits(width uint8) int {
 	return 19
 }
 
-// Explain renders the operator graph, source first, one operator a line
-// with its parallelism and the exchange of the edge into the next; a
-// SELECT's rows go to the sink "(result)", which collects them for the
-// caller. A note follows for an empty plan, then the rules that fired.
-// No line starts with a space, so that each survives trimming.
+// Explain renders the operator graph, one operator a line, sources first:
+// its number, what it does, its parallelism, and the edges into it (the
+// producer, the exchange and the changelog mode). A SELECT's rows go to
+// the sink "(result)", which hands them to the caller. A note follows for
+// an empty plan, then the rules that fired. No line starts with a space,
+// so that each survives trimming.
 func (p *Physical) Explain() string {
 	var b strings.Builder
 	conn := func(t *sql.Table) string {
@@ -146,26 +336,37 @@ func (p *Physical) Explain() string {
 		}
 		return c
 	}
-	step := func(first bool, format string, args ...any) {
-		if !first {
-			fmt.Fprintf(&b, "│ forward\n▼\n")
+	for _, n := range p.Nodes {
+		fmt.Fprintf(&b, "#%d ", n.ID)
+		switch n.Kind {
+		case KindSource:
+			fmt.Fprintf(&b, "Source %s (%s) %s", n.Table.Name, conn(n.Table), n.Schema)
+		case KindFilter:
+			fmt.Fprintf(&b, "Filter %s", n.Cond)
+		case KindProject:
+			cols := make([]string, len(n.Exprs))
+			for i, e := range n.Exprs {
+				cols[i] = n.Schema[i].Name + " := " + e.String()
+			}
+			fmt.Fprintf(&b, "Project %s", strings.Join(cols, ", "))
+		case KindUnion:
+			fmt.Fprintf(&b, "UnionAll %s", n.Schema)
+		case KindSink:
+			if n.Table != nil {
+				fmt.Fprintf(&b, "Sink %s (%s) %s", n.Table.Name, conn(n.Table), n.Table.Schema)
+			} else {
+				fmt.Fprintf(&b, "Sink (result) %s", n.Schema)
+			}
 		}
-		fmt.Fprintf(&b, format, args...)
-		fmt.Fprintf(&b, "  parallelism=%d\n", p.Parallelism)
-	}
-	step(true, "Source %s (%s) %s", p.Source.Name, conn(p.Source), p.Source.Schema)
-	if p.Filter != nil {
-		step(false, "Filter %s", p.Filter)
-	}
-	cols := make([]string, len(p.Projections))
-	for i, e := range p.Projections {
-		cols[i] = p.Schema[i].Name + " := " + e.String()
-	}
-	step(false, "Project %s", strings.Join(cols, ", "))
-	if p.Sink != nil {
-		step(false, "Sink %s (%s) %s", p.Sink.Name, conn(p.Sink), p.Sink.Schema)
-	} else {
-		step(false, "Sink (result) (collect) %s", p.Schema)
+		fmt.Fprintf(&b, "  parallelism=%d", n.Parallelism)
+		if len(n.Inputs) > 0 {
+			in := make([]string, len(n.Inputs))
+			for i, e := range n.Inputs {
+				in[i] = e.String()
+			}
+			fmt.Fprintf(&b, "  ← %s", strings.Join(in, ", "))
+		}
+		b.WriteByte('\n')
 	}
 	if p.Empty {
 		b.WriteString("note: the filter is never TRUE, so the plan produces no rows\n")

@@ -46,16 +46,11 @@ func TestPlanExplain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `Source bids (nexmark) (auction BIGINT, bidder BIGINT, price BIGINT, channel STRING, url STRING, date_time TIMESTAMP(3), extra STRING)  parallelism=4
-│ forward
-▼
-Filter (MOD(auction, 123) = 0)  parallelism=4
-│ forward
-▼
-Project auction := auction, price := CAST((0.908 * CAST(price AS DECIMAL(19,0))) AS DECIMAL(23,3))  parallelism=4
-│ forward
-▼
-Sink sink (log topic=out) (auction BIGINT, price DECIMAL(23,3))  parallelism=4
+	want := `#1 Source bids (nexmark) (auction BIGINT, bidder BIGINT, price BIGINT, channel STRING, url STRING, date_time TIMESTAMP(3), extra STRING)  parallelism=4
+#2 Filter (MOD(auction, 123) = 0)  parallelism=4  ← #1 forward append
+#3 Project auction := auction, price := CAST((0.908 * CAST(price AS DECIMAL(19,0))) AS DECIMAL(23,3))  parallelism=4  ← #2 forward append
+#4 Sink sink (log topic=out) (auction BIGINT, price DECIMAL(23,3))  parallelism=4  ← #3 forward append
+rule MergeProjections: Project auction := auction, price := CAST(0.908 * price AS DECIMAL(23,3)) over Project auction := auction, 0.908 * price := (0.908 * CAST(price AS DECIMAL(19,0))) → Project auction := auction, price := CAST((0.908 * CAST(price AS DECIMAL(19,0))) AS DECIMAL(23,3))
 `
 	if got := p.Explain(); got != want {
 		t.Fatalf("Explain:\n%s\nwant:\n%s", got, want)

@@ -3,6 +3,8 @@ package planner
 import (
 	"fmt"
 
+	"github.com/sluice-sql/sluice/sql"
+
 	"github.com/sluice-sql/sluice/sql/expr"
 	"github.com/sluice-sql/sluice/sql/types"
 )
@@ -14,13 +16,35 @@ const (
 	RuleFoldConstants = "FoldConstants"
 	// RuleRemoveTrueFilter drops a filter that is always TRUE.
 	RuleRemoveTrueFilter = "RemoveTrueFilter"
-	// RuleEmptyFilter marks a plan whose filter is never TRUE (always
-	// FALSE or NULL): it produces no rows.
+	// RuleEmptyFilter replaces a filter that is never TRUE (always FALSE
+	// or NULL) and its input with an empty relation: nothing is read.
 	RuleEmptyFilter = "EmptyFilter"
+	// RuleRemoveEmptyInput drops the empty inputs of a union, and turns
+	// a filter or projection of an empty relation into an empty one.
+	RuleRemoveEmptyInput = "RemoveEmptyInput"
+	// RuleMergeFilters joins a filter over a filter into one, with AND.
+	RuleMergeFilters = "MergeFilters"
+	// RulePushFilterPastProject moves a filter below the projection it
+	// reads, rewritten over the projection's input, so rows are dropped
+	// before columns are computed for them.
+	RulePushFilterPastProject = "PushFilterPastProject"
+	// RulePushFilterIntoUnion copies a filter over a union into each of
+	// its inputs.
+	RulePushFilterIntoUnion = "PushFilterIntoUnion"
+	// RulePushProjectIntoUnion copies a projection over a union into each
+	// of its inputs, so that every input computes only the columns the
+	// query keeps.
+	RulePushProjectIntoUnion = "PushProjectIntoUnion"
+	// RuleMergeProjections merges a projection over a projection into one
+	// when no expression of the lower one would be computed twice.
+	RuleMergeProjections = "MergeProjections"
+	// RuleRemoveIdentityProject drops a projection that passes its input
+	// through unchanged.
+	RuleRemoveIdentityProject = "RemoveIdentityProject"
 )
 
 // Firing is one application of a rewrite rule: what it replaced and with
-// what, as expr.Expr.String spells them.
+// what, as expr.Expr.String or sql.Describe spell them.
 type Firing struct {
 	Rule   string
 	Before string
@@ -34,24 +58,257 @@ func (f Firing) String() string {
 	return fmt.Sprintf("%s: %s → %s", f.Rule, f.Before, f.After)
 }
 
-// rewrite applies the rules to p in a fixed order, folding first so that
-// the filter rules see constants, and records each firing in p.Rules.
-func (p *Physical) rewrite() {
-	if p.Filter != nil {
-		p.Filter = p.fold(p.Filter)
-		if c, ok := p.Filter.(*expr.Const); ok {
+func (p *Physical) fire(rule, before, after string) {
+	p.Rules = append(p.Rules, Firing{Rule: rule, Before: before, After: after})
+}
+
+// rewrite applies the rules to r: constants are folded first, once, so
+// that the other rules see them; then the structural rules run bottom up
+// until none fires (each makes the tree smaller or moves a filter or
+// projection down, so this ends; the bound is a safeguard).
+func (p *Physical) rewrite(r sql.Rel) sql.Rel {
+	r = p.foldRel(r)
+	for range 100 {
+		var changed bool
+		r, changed = p.rewriteOnce(r)
+		if !changed {
+			break
+		}
+	}
+	return r
+}
+
+// foldRel folds the constant subexpressions of every filter and
+// projection of r.
+func (p *Physical) foldRel(r sql.Rel) sql.Rel {
+	ins := r.Inputs()
+	if len(ins) > 0 {
+		nins := make([]sql.Rel, len(ins))
+		for i, in := range ins {
+			nins[i] = p.foldRel(in)
+		}
+		r = r.WithInputs(nins)
+	}
+	switch n := r.(type) {
+	case *sql.Filter:
+		return &sql.Filter{Input: n.Input, Cond: p.fold(n.Cond)}
+	case *sql.Project:
+		es := make([]expr.Expr, len(n.Exprs))
+		for i, e := range n.Exprs {
+			es[i] = p.fold(e)
+		}
+		return &sql.Project{Input: n.Input, Exprs: es, Out: n.Out}
+	}
+	return r
+}
+
+// rewriteOnce applies the first rule that fires at each node, inputs
+// first.
+func (p *Physical) rewriteOnce(r sql.Rel) (sql.Rel, bool) {
+	changed := false
+	if ins := r.Inputs(); len(ins) > 0 {
+		nins := make([]sql.Rel, len(ins))
+		for i, in := range ins {
+			var c bool
+			nins[i], c = p.rewriteOnce(in)
+			changed = changed || c
+		}
+		if changed {
+			r = r.WithInputs(nins)
+		}
+	}
+	switch n := r.(type) {
+	case *sql.Filter:
+		if _, ok := n.Input.(*sql.Empty); ok {
+			p.fire(RuleRemoveEmptyInput, sql.Describe(n), "")
+			return &sql.Empty{Out: n.Schema()}, true
+		}
+		if c, ok := n.Cond.(*expr.Const); ok {
 			if b, _ := c.Value.(bool); b {
-				p.Rules = append(p.Rules, Firing{Rule: RuleRemoveTrueFilter, Before: c.String()})
-				p.Filter = nil
-			} else {
-				p.Rules = append(p.Rules, Firing{Rule: RuleEmptyFilter, Before: c.String()})
-				p.Empty = true
+				p.fire(RuleRemoveTrueFilter, c.String(), "")
+				return n.Input, true
+			}
+			p.fire(RuleEmptyFilter, c.String(), "")
+			return &sql.Empty{Out: n.Schema()}, true
+		}
+		switch in := n.Input.(type) {
+		case *sql.Filter:
+			cond := &expr.Call{Fn: expr.FnAnd, Args: []expr.Expr{in.Cond, n.Cond}, T: andType(in.Cond, n.Cond)}
+			p.fire(RuleMergeFilters, in.Cond.String()+" and "+n.Cond.String(), cond.String())
+			return &sql.Filter{Input: in.Input, Cond: cond}, true
+		case *sql.Project:
+			if volatile(n.Cond) || anyVolatile(in.Exprs) {
+				break
+			}
+			cond := substitute(n.Cond, in.Exprs)
+			p.fire(RulePushFilterPastProject, n.Cond.String(), cond.String())
+			return &sql.Project{Input: &sql.Filter{Input: in.Input, Cond: cond}, Exprs: in.Exprs, Out: in.Out}, true
+		case *sql.Union:
+			if volatile(n.Cond) {
+				break
+			}
+			ins := make([]sql.Rel, len(in.Ins))
+			for i, u := range in.Ins {
+				ins[i] = &sql.Filter{Input: u, Cond: n.Cond}
+			}
+			p.fire(RulePushFilterIntoUnion, n.Cond.String(), "")
+			return &sql.Union{Ins: ins, Out: in.Out}, true
+		}
+	case *sql.Project:
+		if _, ok := n.Input.(*sql.Empty); ok {
+			p.fire(RuleRemoveEmptyInput, sql.Describe(n), "")
+			return &sql.Empty{Out: n.Schema()}, true
+		}
+		if identity(n) {
+			p.fire(RuleRemoveIdentityProject, sql.Describe(n), "")
+			return n.Input, true
+		}
+		switch in := n.Input.(type) {
+		case *sql.Project:
+			if !mergeable(n.Exprs, in.Exprs) {
+				break
+			}
+			es := make([]expr.Expr, len(n.Exprs))
+			for i, e := range n.Exprs {
+				es[i] = substitute(e, in.Exprs)
+			}
+			m := &sql.Project{Input: in.Input, Exprs: es, Out: n.Out}
+			p.fire(RuleMergeProjections, sql.Describe(n)+" over "+sql.Describe(in), sql.Describe(m))
+			return m, true
+		case *sql.Union:
+			ins := make([]sql.Rel, len(in.Ins))
+			for i, u := range in.Ins {
+				ins[i] = &sql.Project{Input: u, Exprs: n.Exprs, Out: n.Out}
+			}
+			p.fire(RulePushProjectIntoUnion, sql.Describe(n), "")
+			return &sql.Union{Ins: ins, Out: n.Out}, true
+		}
+	case *sql.Union:
+		var ins []sql.Rel
+		for _, u := range n.Ins {
+			if _, ok := u.(*sql.Empty); !ok {
+				ins = append(ins, u)
+			}
+		}
+		switch {
+		case len(ins) == len(n.Ins):
+		case len(ins) == 0:
+			p.fire(RuleRemoveEmptyInput, sql.Describe(n), "")
+			return &sql.Empty{Out: n.Out}, true
+		default:
+			p.fire(RuleRemoveEmptyInput, sql.Describe(n), fmt.Sprintf("%d of %d inputs", len(ins), len(n.Ins)))
+			if len(ins) == 1 {
+				return ins[0], true
+			}
+			return &sql.Union{Ins: ins, Out: n.Out}, true
+		}
+	}
+	return r, changed
+}
+
+// andType is the type of a AND b.
+func andType(a, b expr.Expr) types.Type {
+	return types.Boolean().WithNotNull(a.Type().NotNull && b.Type().NotNull)
+}
+
+// identity reports whether p passes its input through: column i is input
+// column i, of the same type, for every column of the input. (Names do
+// not matter: the plan keeps the query's output names apart.)
+func identity(p *sql.Project) bool {
+	in := p.Input.Schema()
+	if len(p.Exprs) != len(in) {
+		return false
+	}
+	for i, e := range p.Exprs {
+		c, ok := e.(*expr.ColumnRef)
+		if !ok || c.Index != i || !c.T.Equal(in[i].Type) {
+			return false
+		}
+	}
+	return true
+}
+
+// mergeable reports whether outer can be rewritten over the input of
+// inner without computing any expression of inner twice per row, and
+// without moving a volatile one (NOW()), which must be read once.
+func mergeable(outer, inner []expr.Expr) bool {
+	if anyVolatile(inner) {
+		return false
+	}
+	uses := make([]int, len(inner))
+	for _, e := range outer {
+		countRefs(e, uses)
+	}
+	for i, e := range inner {
+		switch e.(type) {
+		case *expr.ColumnRef, *expr.Const:
+			continue
+		}
+		if uses[i] > 1 {
+			return false
+		}
+	}
+	return true
+}
+
+func countRefs(e expr.Expr, uses []int) {
+	switch x := e.(type) {
+	case *expr.ColumnRef:
+		uses[x.Index]++
+	case *expr.Cast:
+		countRefs(x.Arg, uses)
+	case *expr.Call:
+		for _, a := range x.Args {
+			countRefs(a, uses)
+		}
+	}
+}
+
+// substitute returns e with each reference to column i replaced by
+// inner[i].
+func substitute(e expr.Expr, inner []expr.Expr) expr.Expr {
+	switch x := e.(type) {
+	case *expr.ColumnRef:
+		return inner[x.Index]
+	case *expr.Cast:
+		return &expr.Cast{Arg: substitute(x.Arg, inner), T: x.T}
+	case *expr.Call:
+		args := make([]expr.Expr, len(x.Args))
+		for i, a := range x.Args {
+			args[i] = substitute(a, inner)
+		}
+		return &expr.Call{Fn: x.Fn, Args: args, T: x.T}
+	}
+	return e
+}
+
+// volatile reports whether e calls a function whose value may change
+// between calls with the same arguments (NOW(), CURRENT_TIMESTAMP): one
+// of no arguments.
+func volatile(e expr.Expr) bool {
+	switch x := e.(type) {
+	case *expr.Cast:
+		return volatile(x.Arg)
+	case *expr.Call:
+		if len(x.Args) == 0 {
+			return true
+		}
+		for _, a := range x.Args {
+			if volatile(a) {
+				return true
 			}
 		}
 	}
-	for i, e := range p.Projections {
-		p.Projections[i] = p.fold(e)
+	return false
+}
+
+func anyVolatile(es []expr.Expr) bool {
+	for _, e := range es {
+		if volatile(e) {
+			return true
+		}
 	}
+	return false
 }
 
 // fold folds the constant subexpressions of e, recording each maximal one

@@ -409,30 +409,50 @@ func (e *Engine) env() registry.Env {
 	return registry.Env{Broker: e.opts.Broker, Stdout: e.opts.Stdout}
 }
 
-// pipeline builds the runtime pipeline of p, writing into newSink.
+// pipeline builds the runtime pipeline of p, writing into newSink: one
+// branch per chain of the graph.
 func (e *Engine) pipeline(name string, p *planner.Physical, newSink func(connectors.Split) (connectors.Sink, error)) (Pipeline, error) {
-	newSource, err := registry.Source(p.Source.Options, p.Source.Schema, e.env())
-	if err != nil {
-		return Pipeline{}, fmt.Errorf("table %s: %w", p.Source.Name, err)
-	}
-	var ops []OperatorSpec
-	if p.Filter != nil {
-		ops = append(ops, FilterSpec("filter", p.Filter))
-	}
-	names := make([]string, len(p.Schema))
-	for i, f := range p.Schema {
-		names[i] = f.Name
-	}
-	ops = append(ops, ProjectSpec("project", names, p.Projections))
-	return Pipeline{
+	pl := Pipeline{
 		Name:        name,
 		Parallelism: p.Parallelism,
-		Schema:      p.Source.Schema,
 		BatchSize:   e.opts.BatchSize,
-		NewSource:   newSource,
-		Operators:   ops,
 		NewSink:     newSink,
-	}, nil
+	}
+	for b, chain := range p.Chains() {
+		src := chain[0]
+		newSource, err := registry.Source(src.Table.Options, src.Table.Schema, e.env())
+		if err != nil {
+			return Pipeline{}, fmt.Errorf("table %s: %w", src.Table.Name, err)
+		}
+		br := Branch{Name: fmt.Sprintf("b%d", b+1), Schema: src.Table.Schema, NewSource: newSource}
+		for _, n := range chain[1:] {
+			switch n.Kind {
+			case planner.KindFilter:
+				br.Operators = append(br.Operators, FilterSpec(fmt.Sprintf("filter#%d", n.ID), n.Cond))
+			case planner.KindProject:
+				names := make([]string, len(n.Schema))
+				for i, f := range n.Schema {
+					names[i] = f.Name
+				}
+				br.Operators = append(br.Operators, ProjectSpec(fmt.Sprintf("project#%d", n.ID), names, n.Exprs))
+			case planner.KindSink:
+			default:
+				return Pipeline{}, fmt.Errorf("runtime: operator %s is not supported yet", n.Kind)
+			}
+		}
+		pl.Branches = append(pl.Branches, br)
+	}
+	return pl, nil
+}
+
+// bounded reports whether every source of p ends.
+func bounded(p *planner.Physical) bool {
+	for _, s := range p.Sources() {
+		if !Bounded(s.Table.Options) {
+			return false
+		}
+	}
+	return true
 }
 
 func (e *Engine) insert(src string, st sql.Statement, info sql.StatementInfo) (Result, error) {
@@ -460,7 +480,7 @@ func (e *Engine) insert(src string, st sql.Statement, info sql.StatementInfo) (R
 	if err != nil {
 		return Result{}, err
 	}
-	j := &engineJob{id: id, statement: st.Text, bounded: Bounded(p.Source.Options), job: job}
+	j := &engineJob{id: id, statement: st.Text, bounded: bounded(p), job: job}
 	e.mu.Lock()
 	e.mu.jobs[id] = j
 	e.mu.Unlock()
@@ -558,9 +578,11 @@ func (e *Engine) query(ctx context.Context, src string, info sql.StatementInfo) 
 	if err != nil {
 		return Result{}, err
 	}
-	if !Bounded(p.Source.Options) {
-		return Result{}, sql.Errorf(src, namePos(info.Query, p.Source.Name),
-			"table %s is unbounded, so this SELECT would never end: write it to a table with INSERT INTO, or bound the source", p.Source.Name)
+	for _, s := range p.Sources() {
+		if !Bounded(s.Table.Options) {
+			return Result{}, sql.Errorf(src, s.TablePos,
+				"table %s is unbounded, so this SELECT would never end: write it to a table with INSERT INTO, or bound the source", s.Table.Name)
+		}
 	}
 	c := &resultSink{limit: e.opts.MaxResultRows}
 	pl, err := e.pipeline("select", p, func(connectors.Split) (connectors.Sink, error) { return c, nil })

@@ -21,24 +21,38 @@ const (
 // end of the context given to Start.
 var ErrCancelled = errors.New("runtime: job cancelled")
 
-// Pipeline describes a linear job: sources → operators → sink, run as
-// Parallelism independent instances.
+// Pipeline describes a job of linear branches: each branch reads its
+// source through its operators into the sink, which every branch shares
+// (a UNION ALL has one branch per input). Each branch runs as Parallelism
+// independent instances.
 type Pipeline struct {
 	// Name names the job in errors.
 	Name string
-	// Parallelism is the number of instances (default 1).
+	// Parallelism is the number of instances of each branch (default 1).
 	Parallelism int
-	// Schema is the source's columns.
-	Schema types.Schema
 	// BatchSize is the most rows a source puts in one batch.
 	BatchSize int
 	// ChannelCapacity is how many batches an edge's channel holds.
 	ChannelCapacity int
-	// NewSource and NewSink build one instance's connectors; the job
-	// opens and closes them.
+	// Branches are the sources and their operators. A pipeline with none
+	// finishes at once.
+	Branches []Branch
+	// NewSink builds the sink of one instance of one branch; the job
+	// opens and closes it.
+	NewSink func(connectors.Split) (connectors.Sink, error)
+}
+
+// Branch is a source and the operators its rows pass through.
+type Branch struct {
+	// Name prefixes the names of the branch's tasks and stages when the
+	// pipeline has several.
+	Name string
+	// Schema is the source's columns.
+	Schema types.Schema
+	// NewSource builds one instance's source; the job opens and closes
+	// it.
 	NewSource func(connectors.Split) (connectors.Source, error)
 	Operators []OperatorSpec
-	NewSink   func(connectors.Split) (connectors.Sink, error)
 }
 
 // EnsureDefaults fills the zero fields with their defaults.
@@ -63,14 +77,20 @@ func (p *Pipeline) Validate() error {
 		return fmt.Errorf("runtime: batch size %d < 1", p.BatchSize)
 	case p.ChannelCapacity < 1:
 		return fmt.Errorf("runtime: channel capacity %d < 1", p.ChannelCapacity)
-	case len(p.Schema) == 0:
-		return errors.New("runtime: pipeline has no source schema")
-	case p.NewSource == nil || p.NewSink == nil:
-		return errors.New("runtime: pipeline needs NewSource and NewSink")
+	case p.NewSink == nil:
+		return errors.New("runtime: pipeline needs NewSink")
 	}
-	for _, op := range p.Operators {
-		if op.New == nil {
-			return fmt.Errorf("runtime: operator %q has no constructor", op.Name)
+	for i, br := range p.Branches {
+		switch {
+		case len(br.Schema) == 0:
+			return fmt.Errorf("runtime: branch %d has no source schema", i)
+		case br.NewSource == nil:
+			return fmt.Errorf("runtime: branch %d needs NewSource", i)
+		}
+		for _, op := range br.Operators {
+			if op.New == nil {
+				return fmt.Errorf("runtime: operator %q has no constructor", op.Name)
+			}
 		}
 	}
 	return nil
@@ -148,11 +168,15 @@ type stageCounters struct {
 
 // Job runs a Pipeline. Its methods are safe for concurrent use.
 type Job struct {
-	p      Pipeline
-	stages []*stageCounters // source, operators…, sink
-	status atomic.Int32
-	done   chan struct{}
-	wg     sync.WaitGroup
+	p Pipeline
+	// stages are, for each branch, its source and operators, then the
+	// sink; branchStages[b] are branch b's.
+	stages       []*stageCounters
+	branchStages [][]*stageCounters
+	sinkStage    *stageCounters
+	status       atomic.Int32
+	done         chan struct{}
+	wg           sync.WaitGroup
 
 	mu struct {
 		sync.Mutex
@@ -169,11 +193,20 @@ func NewJob(p Pipeline) (*Job, error) {
 		return nil, err
 	}
 	j := &Job{p: p, done: make(chan struct{})}
-	j.stages = append(j.stages, &stageCounters{name: "source"})
-	for _, op := range p.Operators {
-		j.stages = append(j.stages, &stageCounters{name: op.Name})
+	for _, br := range p.Branches {
+		prefix := ""
+		if len(p.Branches) > 1 {
+			prefix = br.Name + "/"
+		}
+		st := []*stageCounters{{name: prefix + "source"}}
+		for _, op := range br.Operators {
+			st = append(st, &stageCounters{name: prefix + op.Name})
+		}
+		j.branchStages = append(j.branchStages, st)
+		j.stages = append(j.stages, st...)
 	}
-	j.stages = append(j.stages, &stageCounters{name: "sink"})
+	j.sinkStage = &stageCounters{name: "sink"}
+	j.stages = append(j.stages, j.sinkStage)
 	return j, nil
 }
 
@@ -194,13 +227,16 @@ func (j *Job) Start(ctx context.Context) error {
 	j.mu.Unlock()
 	var insts []*instance
 	var buildErr error
-	for i := range j.p.Parallelism {
-		in, err := j.newInstance(i)
-		if err != nil {
-			buildErr = err
-			break
+build:
+	for b := range j.p.Branches {
+		for i := range j.p.Parallelism {
+			in, err := j.newInstance(b, i)
+			if err != nil {
+				buildErr = err
+				break build
+			}
+			insts = append(insts, in)
 		}
-		insts = append(insts, in)
 	}
 	if buildErr != nil {
 		for _, in := range insts {

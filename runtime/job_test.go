@@ -52,10 +52,13 @@ func checkNoLeak(t *testing.T) {
 
 func q2Pipeline(t testing.TB, events int64, par int, c *collector) Pipeline {
 	return Pipeline{
-		Name: "q2", Parallelism: par, Schema: bidSchema,
-		NewSource: func(s connectors.Split) (connectors.Source, error) { return newGenSource(events, s) },
-		Operators: q2Ops(t),
-		NewSink:   c.newSink,
+		Name: "q2", Parallelism: par,
+		Branches: []Branch{{
+			Schema:    bidSchema,
+			NewSource: func(s connectors.Split) (connectors.Source, error) { return newGenSource(events, s) },
+			Operators: q2Ops(t),
+		}},
+		NewSink: c.newSink,
 	}
 }
 
@@ -103,11 +106,12 @@ func TestBackpressure(t *testing.T) {
 	var src *genSource
 	var violation atomic.Value
 	p := Pipeline{
-		Name: "bp", Schema: bidSchema, BatchSize: 100, ChannelCapacity: 2,
-		NewSink: c.newSink,
+		Name: "bp", BatchSize: 100, ChannelCapacity: 2,
+		Branches: []Branch{{Schema: bidSchema}},
+		NewSink:  c.newSink,
 	}
 	bound := int64(p.ChannelCapacity + 2)
-	p.NewSource = func(s connectors.Split) (connectors.Source, error) {
+	p.Branches[0].NewSource = func(s connectors.Split) (connectors.Source, error) {
 		g, err := newGenSource(10_000_000, s)
 		src = g
 		// On entering Next, the batch being filled is one of the bound.
@@ -176,11 +180,14 @@ func TestCancelWhileSourceWaits(t *testing.T) {
 	waiting := make(chan struct{}, par)
 	c := &collector{}
 	j, err := NewJob(Pipeline{
-		Name: "tail", Parallelism: par, Schema: schema,
-		NewSource: func(s connectors.Split) (connectors.Source, error) {
-			src, err := connlog.NewSource(connlog.SourceOptions{Broker: b, Topic: "in", Schema: schema, Format: "json", Split: s})
-			return &countingSource{Source: src, opens: &opens, closes: &closes, waiting: waiting}, err
-		},
+		Name: "tail", Parallelism: par,
+		Branches: []Branch{{
+			Schema: schema,
+			NewSource: func(s connectors.Split) (connectors.Source, error) {
+				src, err := connlog.NewSource(connlog.SourceOptions{Broker: b, Topic: "in", Schema: schema, Format: "json", Split: s})
+				return &countingSource{Source: src, opens: &opens, closes: &closes, waiting: waiting}, err
+			},
+		}},
 		NewSink: c.newSink,
 	})
 	if err != nil {
@@ -218,7 +225,7 @@ func TestPanicFailsOnlyItsJob(t *testing.T) {
 	bad := &collector{}
 	p := q2Pipeline(t, 100_000, 2, bad)
 	p.Name = "bad"
-	p.Operators = append(p.Operators[:1:1], OperatorSpec{Name: "exploder", New: func() (Operator, error) { return panicOp{}, nil }})
+	p.Branches[0].Operators = append(p.Branches[0].Operators[:1:1], OperatorSpec{Name: "exploder", New: func() (Operator, error) { return panicOp{}, nil }})
 	good := &collector{}
 	jobs := make([]*Job, 2)
 	for i, p := range []Pipeline{p, q2Pipeline(t, 100_000, 2, good)} {
@@ -257,7 +264,7 @@ func TestSourceErrorNamesTask(t *testing.T) {
 	checkNoLeak(t)
 	c := &collector{}
 	p := q2Pipeline(t, 1000, 2, c)
-	p.NewSource = func(connectors.Split) (connectors.Source, error) { return &failingSource{}, nil }
+	p.Branches[0].NewSource = func(connectors.Split) (connectors.Source, error) { return &failingSource{}, nil }
 	j, err := NewJob(p)
 	if err != nil {
 		t.Fatal(err)

@@ -10,11 +10,13 @@ import (
 	"github.com/sluice-sql/sluice/sql/types"
 )
 
-// instance is one parallel copy of the pipeline: a source, an operator
+// instance is one parallel copy of one branch: a source, an operator
 // chain and a sink, joined by one edge.
 type instance struct {
 	split                 connectors.Split
 	sourceName, chainName string
+	branch                *Branch
+	stages                []*stageCounters // source, operators…
 	src                   connectors.Source
 	ops                   []Operator
 	sink                  connectors.Sink
@@ -22,20 +24,27 @@ type instance struct {
 	pool                  *batchPool
 }
 
-func (j *Job) newInstance(i int) (*instance, error) {
+func (j *Job) newInstance(b, i int) (*instance, error) {
 	p := &j.p
+	br := &p.Branches[b]
+	prefix := ""
+	if len(p.Branches) > 1 {
+		prefix = br.Name + "/"
+	}
 	in := &instance{
 		split:      connectors.Split{Index: i, Count: p.Parallelism},
-		sourceName: fmt.Sprintf("source[%d]", i),
-		chainName:  fmt.Sprintf("chain[%d]", i),
+		sourceName: fmt.Sprintf("%ssource[%d]", prefix, i),
+		chainName:  fmt.Sprintf("%schain[%d]", prefix, i),
+		branch:     br,
+		stages:     j.branchStages[b],
 		edge:       make(chan *types.Batch, p.ChannelCapacity),
-		pool:       newBatchPool(p.Schema, p.MaxBatchesInFlight(), p.BatchSize),
+		pool:       newBatchPool(br.Schema, p.MaxBatchesInFlight(), p.BatchSize),
 	}
 	var err error
-	if in.src, err = p.NewSource(in.split); err != nil {
-		return nil, fmt.Errorf("runtime: job %s: source %d: %w", p.Name, i, err)
+	if in.src, err = br.NewSource(in.split); err != nil {
+		return nil, fmt.Errorf("runtime: job %s: %ssource %d: %w", p.Name, prefix, i, err)
 	}
-	for _, spec := range p.Operators {
+	for _, spec := range br.Operators {
 		op, err := spec.New()
 		if err != nil {
 			in.src.Close()
@@ -43,9 +52,11 @@ func (j *Job) newInstance(i int) (*instance, error) {
 		}
 		in.ops = append(in.ops, op)
 	}
-	if in.sink, err = p.NewSink(in.split); err != nil {
+	// Every instance of every branch has a sink of its own.
+	sinkSplit := connectors.Split{Index: b*p.Parallelism + i, Count: len(p.Branches) * p.Parallelism}
+	if in.sink, err = p.NewSink(sinkSplit); err != nil {
 		in.src.Close()
-		return nil, fmt.Errorf("runtime: job %s: sink %d: %w", p.Name, i, err)
+		return nil, fmt.Errorf("runtime: job %s: sink %d: %w", p.Name, sinkSplit.Index, err)
 	}
 	return in, nil
 }
@@ -92,7 +103,7 @@ func (j *Job) runSource(ctx context.Context, in *instance) (err error) {
 	if err := in.src.Open(ctx); err != nil {
 		return fmt.Errorf("open: %w", err)
 	}
-	stats := j.stages[0]
+	stats := in.stages[0]
 	for {
 		b, err := in.pool.get(ctx)
 		if err != nil {
@@ -161,7 +172,7 @@ func (j *Job) runChain(ctx context.Context, in *instance, cur *string) (err erro
 func (j *Job) chainEmits(ctx context.Context, in *instance, cur *string) []Emit {
 	n := len(in.ops)
 	emits := make([]Emit, n+1)
-	sinkStats := j.stages[n+1]
+	sinkStats := j.sinkStage
 	emits[n] = func(b *types.Batch) error {
 		live := int64(b.Live())
 		sinkStats.in.Add(live)
@@ -175,7 +186,7 @@ func (j *Job) chainEmits(ctx context.Context, in *instance, cur *string) []Emit 
 		return nil
 	}
 	for k := n - 1; k >= 0; k-- {
-		op, next, stats, name := in.ops[k], emits[k+1], j.stages[k+1], j.p.Operators[k].Name
+		op, next, stats, name := in.ops[k], emits[k+1], in.stages[k+1], in.stages[k+1].name
 		out := func(b *types.Batch) error {
 			stats.out.Add(int64(b.Live()))
 			return next(b)
@@ -199,8 +210,8 @@ func (j *Job) finishChain(ctx context.Context, in *instance, emits []Emit, cur *
 		return err // cancelled as the input ended: publish nothing
 	}
 	for k, op := range in.ops {
-		*cur = j.p.Operators[k].Name
-		next, stats := emits[k+1], j.stages[k+1]
+		*cur = in.stages[k+1].name
+		next, stats := emits[k+1], in.stages[k+1]
 		if err := op.Finish(func(b *types.Batch) error {
 			stats.out.Add(int64(b.Live()))
 			return next(b)

@@ -142,3 +142,70 @@ func (s Statement) src() string {
 func (s Statement) errorf(pos int, format string, args ...any) *Error {
 	return Errorf(s.src(), pos, format, args...)
 }
+
+// span is a stretch [lo, hi) of the user's text: one SELECT's.
+type span struct{ lo, hi int }
+
+// topLevelIn returns the position of the first bare word w in sp outside
+// any parenthesis opened in sp, or -1.
+func (l *locator) topLevelIn(sp span, w string) int {
+	depth := 0
+	for _, t := range l.toks {
+		if t.pos < sp.lo {
+			continue
+		}
+		if t.pos >= sp.hi {
+			break
+		}
+		switch {
+		case t.isPunct("("):
+			depth++
+		case t.isPunct(")"):
+			depth--
+		case depth == 0 && t.is(w):
+			return t.pos
+		}
+	}
+	return -1
+}
+
+// lastBefore returns the position of the last bare word among ws that
+// starts before pos, or -1.
+func (l *locator) lastBefore(pos int, ws ...string) int {
+	found := -1
+	for _, t := range l.toks {
+		if t.pos >= pos {
+			break
+		}
+		for _, w := range ws {
+			if t.is(w) {
+				found = t.pos
+			}
+		}
+	}
+	return found
+}
+
+// spanEnd returns where the query starting at lo ends: at the parenthesis
+// that closes around it, at a set operator outside its parentheses, or at
+// the end of the statement.
+func (l *locator) spanEnd(lo int) int {
+	depth := 0
+	for _, t := range l.toks {
+		if t.pos <= lo {
+			continue
+		}
+		switch {
+		case t.isPunct("("):
+			depth++
+		case t.isPunct(")"):
+			if depth == 0 {
+				return t.pos
+			}
+			depth--
+		case depth == 0 && (t.is("UNION") || t.is("EXCEPT") || t.is("INTERSECT")):
+			return t.pos
+		}
+	}
+	return l.end
+}

@@ -58,22 +58,28 @@ func runBind(cat Catalog, in string) string {
 			b.WriteString(errorText(err))
 			continue
 		}
-		fmt.Fprintf(&b, "from %s\n", q.Source.Name)
-		for i, p := range q.Projections {
-			fmt.Fprintf(&b, "%s %s := %s\n", q.Schema[i].Name, q.Schema[i].Type, p)
-		}
-		if q.Filter != nil {
-			fmt.Fprintf(&b, "where %s\n", q.Filter)
-		}
+		fmt.Fprintf(&b, "%s\n", q.Schema)
+		b.WriteString(FormatRel(q.Root))
 		// Everything the binder produces must compile.
-		for _, e := range append(q.Projections[:len(q.Projections):len(q.Projections)], q.Filter) {
-			if e == nil {
-				continue
+		var walk func(r Rel)
+		walk = func(r Rel) {
+			var es []expr.Expr
+			switch n := r.(type) {
+			case *Filter:
+				es = []expr.Expr{n.Cond}
+			case *Project:
+				es = n.Exprs
 			}
-			if _, err := expr.Compile(e); err != nil {
-				fmt.Fprintf(&b, "does not compile: %s: %v\n", e, err)
+			for _, e := range es {
+				if _, err := expr.Compile(e); err != nil {
+					fmt.Fprintf(&b, "does not compile: %s: %v\n", e, err)
+				}
+			}
+			for _, in := range r.Inputs() {
+				walk(in)
 			}
 		}
+		walk(q.Root)
 	}
 	return b.String()
 }

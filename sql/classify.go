@@ -103,6 +103,8 @@ func Classify(st Statement) StatementInfo {
 		return info
 	case *ast.SelectStmt:
 		return StatementInfo{Kind: KindSelect, Query: st, Fields: fieldOffsets(st, n)}
+	case *ast.SetOprStmt:
+		return StatementInfo{Kind: KindSelect, Query: st, Fields: fieldOffsets(st, firstSelect(n))}
 	case *ast.InsertStmt:
 		switch {
 		case n.IsReplace:
@@ -129,7 +131,11 @@ func Classify(st Statement) StatementInfo {
 			if q.Node, ok = n.Select.(ast.StmtNode); !ok {
 				return StatementInfo{Unsupported: "this INSERT query"}
 			}
-			return StatementInfo{Kind: KindInsert, Names: []string{tn.Name.O}, Query: q}
+			var first *ast.SelectStmt
+			if so, ok := n.Select.(*ast.SetOprStmt); ok {
+				first = firstSelect(so)
+			}
+			return StatementInfo{Kind: KindInsert, Names: []string{tn.Name.O}, Query: q, Fields: fieldOffsets(st, first)}
 		}
 		q := st
 		q.Node = sel
@@ -139,7 +145,7 @@ func Classify(st Statement) StatementInfo {
 }
 
 func fieldOffsets(st Statement, sel *ast.SelectStmt) []int {
-	if sel.Fields == nil {
+	if sel == nil || sel.Fields == nil {
 		return nil
 	}
 	offs := make([]int, len(sel.Fields.Fields))
@@ -147,4 +153,22 @@ func fieldOffsets(st Statement, sel *ast.SelectStmt) []int {
 		offs[i] = st.Offset + f.Offset
 	}
 	return offs
+}
+
+// firstSelect is the first SELECT of a set operation, whose columns name
+// the result; nil if there is none.
+func firstSelect(n ast.Node) *ast.SelectStmt {
+	switch n := n.(type) {
+	case *ast.SelectStmt:
+		return n
+	case *ast.SetOprStmt:
+		if n.SelectList != nil {
+			return firstSelect(n.SelectList)
+		}
+	case *ast.SetOprSelectList:
+		if len(n.Selects) > 0 {
+			return firstSelect(n.Selects[0])
+		}
+	}
+	return nil
 }

@@ -1,0 +1,134 @@
+package sql
+
+import (
+	"strings"
+
+	"github.com/sluice-sql/sluice/sql/expr"
+	"github.com/sluice-sql/sluice/sql/types"
+)
+
+// Rel is an operator of the relational tree the binder produces: the
+// logical plan, which the planner rewrites and turns into an operator
+// graph. Column references in a node's expressions index its input's
+// schema (the first input's, for a union).
+type Rel interface {
+	// Schema names and types the node's output columns.
+	Schema() types.Schema
+	// Inputs are the node's inputs, in order.
+	Inputs() []Rel
+	// WithInputs returns a copy of the node reading ins instead.
+	WithInputs(ins []Rel) Rel
+	// describe is the node's one-line description, for FormatRel.
+	describe() string
+}
+
+// Scan reads a table.
+type Scan struct {
+	Table *Table
+	// Pos is where the query names the table, in the user's text, for
+	// errors about the table found after binding.
+	Pos int
+}
+
+func (s *Scan) Schema() types.Schema     { return s.Table.Schema }
+func (s *Scan) Inputs() []Rel            { return nil }
+func (s *Scan) WithInputs(ins []Rel) Rel { c := *s; return &c }
+func (s *Scan) describe() string {
+	return "Scan " + s.Table.Name
+}
+
+// Filter keeps the rows for which Cond, a BOOLEAN, is TRUE.
+type Filter struct {
+	Input Rel
+	Cond  expr.Expr
+}
+
+func (f *Filter) Schema() types.Schema { return f.Input.Schema() }
+func (f *Filter) Inputs() []Rel        { return []Rel{f.Input} }
+func (f *Filter) WithInputs(ins []Rel) Rel {
+	return &Filter{Input: ins[0], Cond: f.Cond}
+}
+func (f *Filter) describe() string { return "Filter " + f.Cond.String() }
+
+// Project computes one output column per expression.
+type Project struct {
+	Input Rel
+	Exprs []expr.Expr
+	// Out names the output columns; Out[i].Type is Exprs[i].Type().
+	Out types.Schema
+}
+
+func (p *Project) Schema() types.Schema { return p.Out }
+func (p *Project) Inputs() []Rel        { return []Rel{p.Input} }
+func (p *Project) WithInputs(ins []Rel) Rel {
+	return &Project{Input: ins[0], Exprs: p.Exprs, Out: p.Out}
+}
+func (p *Project) describe() string {
+	cols := make([]string, len(p.Exprs))
+	for i, e := range p.Exprs {
+		cols[i] = p.Out[i].Name + " := " + e.String()
+	}
+	return "Project " + strings.Join(cols, ", ")
+}
+
+// Union is UNION ALL: every row of every input. The inputs' schemas have
+// the same types as Out (the binder casts them); the names are the first
+// query's.
+type Union struct {
+	Ins []Rel
+	Out types.Schema
+}
+
+func (u *Union) Schema() types.Schema { return u.Out }
+func (u *Union) Inputs() []Rel        { return u.Ins }
+func (u *Union) WithInputs(ins []Rel) Rel {
+	return &Union{Ins: ins, Out: u.Out}
+}
+func (u *Union) describe() string { return "UnionAll " + u.Out.String() }
+
+// FormatRel renders r as an indented tree, one node a line, inputs below
+// their consumer.
+func FormatRel(r Rel) string {
+	var b strings.Builder
+	var walk func(r Rel, depth int)
+	walk = func(r Rel, depth int) {
+		b.WriteString(strings.Repeat("  ", depth))
+		b.WriteString(r.describe())
+		b.WriteByte('\n')
+		for _, in := range r.Inputs() {
+			walk(in, depth+1)
+		}
+	}
+	walk(r, 0)
+	return b.String()
+}
+
+// Scans lists the scans of r in order, left to right.
+func Scans(r Rel) []*Scan {
+	var out []*Scan
+	var walk func(Rel)
+	walk = func(r Rel) {
+		if s, ok := r.(*Scan); ok {
+			out = append(out, s)
+		}
+		for _, in := range r.Inputs() {
+			walk(in)
+		}
+	}
+	walk(r)
+	return out
+}
+
+// Empty is a relation with no rows: what the planner leaves of a query
+// whose filter is never TRUE.
+type Empty struct {
+	Out types.Schema
+}
+
+func (e *Empty) Schema() types.Schema     { return e.Out }
+func (e *Empty) Inputs() []Rel            { return nil }
+func (e *Empty) WithInputs(ins []Rel) Rel { c := *e; return &c }
+func (e *Empty) describe() string         { return "Empty " + e.Out.String() }
+
+// Describe is r's one-line description, as FormatRel prints it.
+func Describe(r Rel) string { return r.describe() }
