@@ -84,13 +84,15 @@ var functions = map[string]struct {
 	"unix_timestamp": {expr.FnUnixTimestamp, 1},
 	"from_unixtime":  {expr.FnFromUnixtime, 1},
 	"date_format":    {expr.FnDateFormat, 2},
+	"to_timestamp":   {expr.FnToTimestamp, -1}, // 1 or 2: checked by the type rule
 }
 
 // functionNames are the names offered as suggestions for an unknown
 // function.
 var functionNames = []string{"ABS", "CAST", "COALESCE", "IF", "MOD", "NULLIF",
 	"REGEXP_LIKE", "JSON_VALUE", "JSON_EXTRACT", "JSON_UNQUOTE",
-	"EXTRACT", "DATE_TRUNC", "TIMESTAMPDIFF", "TIMESTAMPADD"}
+	"EXTRACT", "DATE_TRUNC", "TIMESTAMPDIFF", "TIMESTAMPADD",
+	"TO_TIMESTAMP", "DATE_FORMAT", "CURRENT_TIMESTAMP", "NOW", "LOCALTIMESTAMP"}
 
 // expr binds n, whose first token is at the cursor, and leaves the cursor
 // after its last anchor.
@@ -403,6 +405,12 @@ func (b *binder) funcCall(n *ast.FuncCallExpr) (expr.Expr, error) {
 	switch name {
 	case "date_add", "date_sub", "adddate", "subdate":
 		return b.dateAdd(n, name == "date_sub" || name == "subdate")
+	case ast.TimestampLiteral, ast.DateLiteral:
+		return b.timeLiteral(n)
+	case "current_timestamp", "now", "localtimestamp":
+		return b.currentTimestamp(n)
+	case "trim":
+		return b.trim(n)
 	}
 	pos := b.loc.name(n.FnName.O)
 	if f, ok := timeFunctions[name]; ok {
@@ -419,6 +427,13 @@ func (b *binder) funcCall(n *ast.FuncCallExpr) (expr.Expr, error) {
 	for i, a := range n.Args {
 		if i > 0 {
 			b.loc.skip(",")
+			switch f.fn { // the standard forms SUBSTRING(s FROM i FOR n), POSITION(sub IN s)
+			case expr.FnSubstring:
+				b.loc.skip("FROM")
+				b.loc.skip("FOR")
+			case expr.FnPosition:
+				b.loc.skip("IN")
+			}
 		}
 		start := b.loc.pos()
 		starts = append(starts, start)
@@ -441,7 +456,118 @@ func (b *binder) funcCall(n *ast.FuncCallExpr) (expr.Expr, error) {
 		}
 		return nil, b.errorf(pos, "%s takes %s arguments, not %d", f.fn, want, len(args))
 	}
+	if ts, ok := nullArgs[f.fn]; ok {
+		for i := range args {
+			args[i] = typeNull(args[i], ts[min(i, len(ts)-1)])
+		}
+	}
 	return b.checked(starts)(b.call(f.fn, pos, args...))
+}
+
+// nullArgs give the type of a NULL literal at each argument position of
+// the functions whose arguments are not all of one type (the last type
+// repeats). b.call would otherwise give a NULL the type of the first
+// typed argument, which these functions do not take there:
+// SUBSTRING(s, NULL) would pass a STRING as the position, RPAD(NULL, 3,
+// 'x') an INT as the string.
+var nullArgs = func() map[string][]types.Type {
+	s, n, ts := types.String(), types.BigInt(), types.Timestamp(3)
+	m := map[string][]types.Type{
+		expr.FnSubstring:   {s, n},
+		expr.FnLocate:      {s, s, n},
+		expr.FnLPad:        {s, n, s},
+		expr.FnRPad:        {s, n, s},
+		expr.FnSplitPart:   {s, s, n},
+		expr.FnDateFormat:  {ts, s},
+		expr.FnToTimestamp: {s},
+	}
+	return m
+}()
+
+// timeLiteral binds TIMESTAMP 'yyyy-MM-dd HH:mm:ss[.ffffff]' (or with a
+// 'T', or the date alone) and DATE 'yyyy-MM-dd', which TiDB hands over as
+// calls of its literal functions. A TIMESTAMP literal's precision is the
+// number of fraction digits written (at most 6), as in Flink.
+func (b *binder) timeLiteral(n *ast.FuncCallExpr) (expr.Expr, error) {
+	kind := "TIMESTAMP"
+	if n.FnName.L == ast.DateLiteral {
+		kind = "DATE"
+	}
+	pos := b.loc.word(kind)
+	t := b.loc.peek(0)
+	if t.kind != tokString {
+		return nil, b.errorf(pos, "%s takes a string literal", kind)
+	}
+	b.loc.i++
+	v := t.stringValue()
+	if kind == "DATE" {
+		days, ok := expr.ParseDate([]byte(v))
+		if !ok {
+			return nil, b.errorf(t.pos, "invalid DATE literal %q", v).WithHint("write DATE 'yyyy-MM-dd'")
+		}
+		return &expr.Const{Value: days, T: types.Date().WithNotNull(true)}, nil
+	}
+	us, frac, ok := expr.ParseTimestamp([]byte(v))
+	if !ok {
+		return nil, b.errorf(t.pos, "invalid TIMESTAMP literal %q", v).
+			WithHint("write TIMESTAMP 'yyyy-MM-dd HH:mm:ss' with an optional fraction of a second")
+	}
+	return &expr.Const{Value: us, T: types.Timestamp(min(frac, types.MaxTimestampPrecision)).WithNotNull(true)}, nil
+}
+
+// currentTimestamp binds CURRENT_TIMESTAMP, NOW() and LOCALTIMESTAMP, the
+// processing time, with or without parentheses.
+func (b *binder) currentTimestamp(n *ast.FuncCallExpr) (expr.Expr, error) {
+	pos := b.loc.name(n.FnName.O)
+	if len(n.Args) > 0 {
+		return nil, b.errorf(pos, "%s takes no arguments", strings.ToUpper(n.FnName.O))
+	}
+	if b.loc.peek(0).isPunct("(") {
+		b.loc.skip("(")
+		b.loc.skip(")")
+	}
+	return b.call(expr.FnCurrentTimestamp, pos)
+}
+
+// trim binds TRIM(s), TRIM([BOTH|LEADING|TRAILING] [chars] FROM s),
+// which TiDB hands over as trim(s[, chars[, direction]]) (chars a
+// space when the text has none), as TRIM, LTRIM or RTRIM of s and
+// chars.
+func (b *binder) trim(n *ast.FuncCallExpr) (expr.Expr, error) {
+	pos := b.loc.name(n.FnName.O)
+	b.loc.skip("(")
+	fn := expr.FnTrim
+	if len(n.Args) == 3 {
+		if d, ok := n.Args[2].(*ast.TrimDirectionExpr); ok {
+			switch d.Direction {
+			case ast.TrimLeading:
+				fn = expr.FnLTrim
+			case ast.TrimTrailing:
+				fn = expr.FnRTrim
+			}
+		}
+		for _, w := range []string{"BOTH", "LEADING", "TRAILING"} {
+			b.loc.skip(w)
+		}
+	}
+	var chars expr.Expr
+	if len(n.Args) >= 2 && !b.loc.peek(0).is("FROM") {
+		c, err := b.expr(n.Args[1])
+		if err != nil {
+			return nil, err
+		}
+		chars = c
+	}
+	b.loc.skip("FROM")
+	x, err := b.expr(n.Args[0])
+	if err != nil {
+		return nil, err
+	}
+	b.loc.skip(")")
+	if chars == nil {
+		return b.call(fn, pos, x)
+	}
+	return b.call(fn, pos, x, chars)
 }
 
 // timeFunctions take a unit first: a keyword (EXTRACT(YEAR FROM ts),

@@ -13,9 +13,13 @@ import (
 )
 
 // castEval converts between BIGINT (of any declared width), DOUBLE,
-// DECIMAL, STRING and BOOLEAN; DATE and TIMESTAMP convert to STRING.
-// Numeric conversions between int64-backed types have vector loops; the
-// rest go row by row.
+// DECIMAL, STRING and BOOLEAN, and between STRING, DATE and TIMESTAMP.
+// A string converts to DATE or TIMESTAMP in the forms of their literals
+// (ParseDate, ParseTimestamp); a TIMESTAMP converts to STRING as a user
+// reads it, with as many fraction digits as its precision; a cast to a
+// lower TIMESTAMP precision, or from TIMESTAMP to DATE, truncates.
+// Conversions between int64-backed types have vector loops; the rest go
+// row by row.
 type castEval struct {
 	a        *operand
 	from, to types.Type
@@ -56,6 +60,10 @@ func castable(from, to types.Type) bool {
 		return true // every value has a text form
 	case from.Kind == types.KindString && to.Kind == types.KindBytes:
 		return true
+	case from.Kind == types.KindString && (to.Kind == types.KindTimestamp || to.Kind == types.KindDate):
+		return true
+	case isTimeArg(from) && isTimeArg(to):
+		return true // DATE and TIMESTAMP
 	}
 	return false
 }
@@ -114,7 +122,11 @@ func (e *castEval) Eval(in *types.Batch, out *types.Vector) error {
 		}
 		if err := e.row(av, i, out); err != nil {
 			if live == nil || live[i] {
-				return rowError("CAST", fmt.Errorf("%w to %s", err, e.to.Nullable()), i, av)
+				if err == ErrInvalidCast || err == ErrOverflow {
+					// A bare sentinel: name the target (storeDec names it itself).
+					err = fmt.Errorf("%w to %s", err, e.to.Nullable())
+				}
+				return rowError("CAST", err, i, av)
 			}
 			out.Nulls.Set(i)
 		}
@@ -175,6 +187,26 @@ func (e *castEval) fast(av, out *types.Vector, n int) bool {
 			o[i] = x[i] * m
 		}
 		return ok
+	case from.Kind == types.KindTimestamp && to.Kind == types.KindTimestamp && to.Precision < from.Precision:
+		unit := pow10[types.MaxTimestampPrecision-int(to.Precision)]
+		x, o := av.Ints[:n], out.Ints[:n]
+		for i := range o {
+			o[i] = floorDiv(x[i], unit) * unit
+		}
+		return true
+	case from.Kind == types.KindTimestamp && to.Kind == types.KindDate:
+		x, o := av.Ints[:n], out.Ints[:n]
+		for i := range o {
+			o[i] = floorDiv(x[i], unitMicros[unitDay])
+		}
+		return true
+	case from.Kind == types.KindDate && to.Kind == types.KindTimestamp:
+		// Days within years 0 to 9999 cannot overflow microseconds.
+		x, o := av.Ints[:n], out.Ints[:n]
+		for i := range o {
+			o[i] = x[i] * unitMicros[unitDay]
+		}
+		return true
 	case from.Kind == to.Kind && from.Kind != types.KindDecimal && from.Kind != types.KindInt:
 		copyVector(out, av, n)
 		out.Type = to
@@ -225,6 +257,21 @@ func (e *castEval) row(av *types.Vector, i int, out *types.Vector) error {
 				return ErrInvalidCast
 			}
 			out.Bools[i] = b
+			return nil
+		case types.KindTimestamp:
+			us, _, ok := ParseTimestamp(s)
+			if !ok {
+				return ErrInvalidCast
+			}
+			unit := pow10[types.MaxTimestampPrecision-int(to.Precision)]
+			out.Ints[i] = floorDiv(us, unit) * unit
+			return nil
+		case types.KindDate:
+			days, ok := ParseDate(s)
+			if !ok {
+				return ErrInvalidCast
+			}
+			out.Ints[i] = days
 			return nil
 		}
 		return ErrInvalidCast
@@ -331,7 +378,11 @@ func (e *castEval) format(b []byte, v *types.Vector, i int) []byte {
 	case types.KindDate:
 		return time.Unix(v.Ints[i]*86400, 0).UTC().AppendFormat(b, "2006-01-02")
 	case types.KindTimestamp:
-		return time.UnixMicro(v.Ints[i]).UTC().AppendFormat(b, "2006-01-02 15:04:05.999999")
+		layout := "2006-01-02 15:04:05"
+		if p := int(min(t.Precision, types.MaxTimestampPrecision)); p > 0 {
+			layout = "2006-01-02 15:04:05.000000"[:20+p]
+		}
+		return time.UnixMicro(v.Ints[i]).UTC().AppendFormat(b, layout)
 	case types.KindString, types.KindBytes, types.KindJSON:
 		return append(b, v.Bytes(i)...)
 	}

@@ -64,3 +64,34 @@ func TestCast(t *testing.T) {
 		t.Fatal("DATE to BIGINT compiled")
 	}
 }
+
+func TestCastTimes(t *testing.T) {
+	s, ts3, ts6, date := types.String(), types.Timestamp(3), types.Timestamp(6), types.Date()
+	strs := newBatch(t, []types.Type{s},
+		[]any{"2024-01-02 03:04:05.123456"}, []any{" 2024-02-29T23:59 "}, []any{nil}, []any{"1969-12-31 23:59:59.9999"})
+	times := newBatch(t, []types.Type{ts6},
+		[]any{tsMicros(t, "2024-01-02 03:04:05.123456")}, []any{tsMicros(t, "1969-12-31 23:59:59.9999")}, []any{nil})
+	runCases(t, []evalCase{
+		{name: "string to timestamp(6)", e: cast(col(0, s), ts6), b: strs, want: []string{
+			tsShow(t, "2024-01-02 03:04:05.123456"), tsShow(t, "2024-02-29 23:59:00"), "NULL", tsShow(t, "1969-12-31 23:59:59.9999")}},
+		{name: "string to timestamp(3) truncates", e: cast(col(0, s), ts3), b: strs, want: []string{
+			tsShow(t, "2024-01-02 03:04:05.123"), tsShow(t, "2024-02-29 23:59:00"), "NULL", tsShow(t, "1969-12-31 23:59:59.999")}},
+		{name: "string to date", e: cast(col(0, s), date), b: newBatch(t, []types.Type{s}, []any{"1970-01-03"}, []any{" 1969-12-31 "}, []any{nil}),
+			want: []string{"2", "-1", "NULL"}},
+		{name: "bad timestamp", e: cast(col(0, s), ts3), b: newBatch(t, []types.Type{s}, []any{"2024-01-02"}, []any{"2024-02-30"}),
+			wantErr: ErrInvalidCast, errText: "CAST('2024-02-30'): invalid value for cast to TIMESTAMP(3) (row 1)"},
+		{name: "timestamp for date", e: cast(col(0, s), date), b: newBatch(t, []types.Type{s}, []any{"2024-01-02 00:00:00"}), wantErr: ErrInvalidCast},
+		{name: "timestamp(6) to string", e: cast(col(0, ts6), s), b: times, want: []string{
+			"'2024-01-02 03:04:05.123456'", "'1969-12-31 23:59:59.999900'", "NULL"}},
+		{name: "timestamp(3) to string pads", e: cast(lit(tsMicros(t, "2024-01-02 03:04:05"), ts3), s), b: times, want: rep(3, "'2024-01-02 03:04:05.000'")},
+		{name: "timestamp(0) to string", e: cast(lit(tsMicros(t, "2024-01-02 03:04:05"), types.Timestamp(0)), s), b: times, want: rep(3, "'2024-01-02 03:04:05'")},
+		{name: "lower precision truncates", e: cast(col(0, ts6), types.Timestamp(0)), b: times, want: []string{
+			tsShow(t, "2024-01-02 03:04:05"), tsShow(t, "1969-12-31 23:59:59"), "NULL"}},
+		{name: "timestamp to date floors", e: cast(col(0, ts6), date), b: times, want: []string{"19724", "-1", "NULL"}},
+		{name: "date to timestamp", e: cast(col(0, date), ts3), b: newBatch(t, []types.Type{date}, []any{-1}, []any{nil}),
+			want: []string{tsShow(t, "1969-12-31 00:00:00"), "NULL"}},
+	})
+	if _, err := Compile(cast(col(0, types.BigInt()), ts3)); err == nil {
+		t.Fatal("BIGINT to TIMESTAMP compiled")
+	}
+}

@@ -58,8 +58,9 @@ func rowError(fn string, err error, row int, args ...*types.Vector) error {
 
 // Compile turns e into an Evaluator. It checks the types of every call
 // and inserts the implicit casts to common argument types.
+// CURRENT_TIMESTAMP reads time.Now; CompileWith takes another clock.
 func Compile(e Expr) (Evaluator, error) {
-	return compile(e)
+	return CompileWith(e, Options{})
 }
 
 func compile(e Expr) (Evaluator, error) {
@@ -79,6 +80,8 @@ func compile(e Expr) (Evaluator, error) {
 		return compileCast(x)
 	case *Call:
 		return compileCall(x)
+	case *clockExpr:
+		return newClockEval(x), nil
 	case nil:
 		return nil, errors.New("nil expression")
 	}
@@ -142,13 +145,13 @@ func (o *operand) vec(in *types.Batch) (*types.Vector, error) {
 	return &o.buf, o.ev.Eval(in, &o.buf)
 }
 
-// fold evaluates e at compile time when it has no column reference.
+// fold evaluates e at compile time when it is constant.
 func fold(e Expr) (*scalar, bool, error) {
 	if c, ok := e.(*Const); ok {
 		s, err := newScalar(c.Value, c.T)
 		return s, err == nil, err
 	}
-	if hasColumn(e) {
+	if varies(e) {
 		return nil, false, nil
 	}
 	ev, err := compile(e)
@@ -166,15 +169,21 @@ func fold(e Expr) (*scalar, bool, error) {
 	return s, err == nil, err
 }
 
-func hasColumn(e Expr) bool {
+// varies reports whether the value of e may change from row to row or
+// batch to batch: whether it reads a column or calls a volatile function
+// (the clock). Only an expression that does not vary is folded.
+func varies(e Expr) bool {
 	switch x := e.(type) {
-	case *ColumnRef:
+	case *ColumnRef, *clockExpr:
 		return true
 	case *Cast:
-		return hasColumn(x.Arg)
+		return varies(x.Arg)
 	case *Call:
+		if Volatile(x.Fn) {
+			return true
+		}
 		for _, a := range x.Args {
-			if hasColumn(a) {
+			if varies(a) {
 				return true
 			}
 		}

@@ -23,6 +23,10 @@
 //     CASE WHEN b <> 0 THEN a / b END never fails.
 //   - An Evaluator owns scratch vectors: use one from one goroutine at a
 //     time, and compile again for another task.
+//   - Compile evaluates a subexpression once when it reads no column and
+//     calls no volatile function (Volatile: CURRENT_TIMESTAMP, which
+//     reads the clock of Options once per batch). A planner folding
+//     constants must keep the same rule.
 //
 // Semantics chosen (Flink's where Flink has a rule):
 //   - Integer arithmetic is done in BIGINT, whatever the declared widths;
@@ -47,4 +51,8 @@
 //     an unparsable string is an error. STRING to BOOLEAN accepts
 //     true/false, t/f, yes/no, y/n, 1/0 in any case; BOOLEAN to STRING
 //     gives TRUE or FALSE. VARCHAR(n) lengths are not enforced yet.
+//     STRING converts to TIMESTAMP and DATE in the forms of their
+//     literals (an unparsable string is an error; TO_TIMESTAMP gives NULL
+//     instead, as Flink does), TIMESTAMP to STRING with as many fraction
+//     digits as its precision.
 package expr

@@ -63,7 +63,7 @@ func (e *ArgError) Unwrap() error { return e.Err }
 // an *ArgError, or nil. Other problems are left to Compile.
 func CheckCall(c *Call) error {
 	switch c.Fn {
-	case FnLike, FnRegexpLike, FnJSONValue, FnJSONExtract:
+	case FnLike, FnRegexpLike, FnJSONValue, FnJSONExtract, FnDateFormat, FnToTimestamp:
 	default:
 		return nil
 	}
@@ -78,7 +78,7 @@ func CheckCall(c *Call) error {
 // constBytes returns the value of e when it is a constant string (null
 // set for NULL).
 func constBytes(e Expr) (s []byte, null, ok bool) {
-	if hasColumn(e) {
+	if varies(e) {
 		return nil, false, false
 	}
 	sc, ok, err := fold(e)

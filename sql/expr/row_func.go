@@ -17,7 +17,7 @@ type builtin struct {
 var builtins = map[string]builtin{}
 
 func init() {
-	for _, m := range []map[string]builtin{stringBuiltins, mathBuiltins, likeBuiltins, jsonBuiltins} {
+	for _, m := range []map[string]builtin{stringBuiltins, mathBuiltins, likeBuiltins, jsonBuiltins, clockBuiltins} {
 		for name, b := range m {
 			registry[name] = b.rule
 			builtins[name] = b

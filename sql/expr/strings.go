@@ -16,9 +16,9 @@ const (
 	FnConcatWs   = "CONCAT_WS"   // sep, s...: NULL only if sep is
 	FnUpper      = "UPPER"       // Unicode simple case mapping
 	FnLower      = "LOWER"       //
-	FnTrim       = "TRIM"        // strips spaces (U+0020) at both ends
-	FnLTrim      = "LTRIM"       //
-	FnRTrim      = "RTRIM"       //
+	FnTrim       = "TRIM"        // s [, chars]: strips chars (spaces by default) at both ends; see trim
+	FnLTrim      = "LTRIM"       // s [, chars]: at the start
+	FnRTrim      = "RTRIM"       // s [, chars]: at the end
 	FnCharLength = "CHAR_LENGTH" // characters; LENGTH is the same
 	FnSubstring  = "SUBSTRING"   // s, pos [, len]; see substring
 	FnReplace    = "REPLACE"     // s, from, to; from '' leaves s as is
@@ -108,15 +108,9 @@ var stringBuiltins = func() map[string]builtin {
 		FnLower: {stringRule(1, 1, s, str), strFunc(func(buf []byte, a []*types.Vector, i int) ([]byte, bool) {
 			return mapRunes(buf, a[0].Bytes(i), unicode.ToLower), true
 		})},
-		FnTrim: {stringRule(1, 1, s, str), strFunc(func(buf []byte, a []*types.Vector, i int) ([]byte, bool) {
-			return append(buf, bytes.Trim(a[0].Bytes(i), " ")...), true
-		})},
-		FnLTrim: {stringRule(1, 1, s, str), strFunc(func(buf []byte, a []*types.Vector, i int) ([]byte, bool) {
-			return append(buf, bytes.TrimLeft(a[0].Bytes(i), " ")...), true
-		})},
-		FnRTrim: {stringRule(1, 1, s, str), strFunc(func(buf []byte, a []*types.Vector, i int) ([]byte, bool) {
-			return append(buf, bytes.TrimRight(a[0].Bytes(i), " ")...), true
-		})},
+		FnTrim:  {stringRule(1, 2, s, str), strFunc(trimFunc(true, true))},
+		FnLTrim: {stringRule(1, 2, s, str), strFunc(trimFunc(true, false))},
+		FnRTrim: {stringRule(1, 2, s, str), strFunc(trimFunc(false, true))},
 		FnCharLength: {stringRule(1, 1, types.Int(), str), intFunc(func(a []*types.Vector, i int) int64 {
 			return int64(utf8.RuneCount(a[0].Bytes(i)))
 		})},
@@ -191,6 +185,57 @@ func compileConcatWs(c *Call, rt types.Type) (Evaluator, error) {
 		out.AppendBytes(buf)
 		return nil
 	})
+}
+
+// trimFunc is TRIM (both ends), LTRIM (left) or RTRIM (right) of
+// row i: see trim.
+func trimFunc(left, right bool) func(buf []byte, a []*types.Vector, i int) ([]byte, bool) {
+	space := []byte(" ")
+	return func(buf []byte, a []*types.Vector, i int) ([]byte, bool) {
+		chars := space
+		if len(a) == 2 {
+			chars = a[1].Bytes(i)
+		}
+		return append(buf, trim(a[0].Bytes(i), chars, left, right)...), true
+	}
+}
+
+// trim strips from the start (left) and the end (right) of s every
+// character that is one of chars, as Flink (Calcite) does:
+// TRIM(BOTH 'ab' FROM 'abcba') is 'c'. MySQL would strip 'ab' only as
+// a whole string.
+func trim(s, chars []byte, left, right bool) []byte {
+	if len(chars) == 0 {
+		return s
+	}
+	if right {
+		for len(s) > 0 {
+			r, n := utf8.DecodeLastRune(s)
+			if !containsChar(chars, s[len(s)-n:], r) {
+				break
+			}
+			s = s[:len(s)-n]
+		}
+	}
+	if left {
+		for len(s) > 0 {
+			r, n := utf8.DecodeRune(s)
+			if !containsChar(chars, s[:n], r) {
+				break
+			}
+			s = s[n:]
+		}
+	}
+	return s
+}
+
+// containsChar reports whether chars holds the character c (r decoded,
+// or utf8.RuneError for an invalid byte, which is matched as a byte).
+func containsChar(chars, c []byte, r rune) bool {
+	if r == utf8.RuneError && len(c) == 1 {
+		return bytes.IndexByte(chars, c[0]) >= 0
+	}
+	return bytes.Contains(chars, c)
 }
 
 // mapRunes appends s with f applied to every character; bytes that are

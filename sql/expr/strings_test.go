@@ -97,3 +97,16 @@ func rep(n int, s string) []string {
 	}
 	return r
 }
+
+func TestTrimChars(t *testing.T) {
+	s := types.String()
+	b := newBatch(t, []types.Type{s, s}, []any{"xyaxbyx", "xy"}, []any{"ééaé", "é"}, []any{"  a  ", ""}, []any{nil, "x"}, []any{"abc", nil})
+	x, chars := col(0, s), col(1, s)
+	runCases(t, []evalCase{
+		{name: "both", e: call(t, FnTrim, x, chars), b: b, want: []string{"'axb'", "'a'", "'  a  '", "NULL", "NULL"}},
+		{name: "leading", e: call(t, FnLTrim, x, chars), b: b, want: []string{"'axbyx'", "'aé'", "'  a  '", "NULL", "NULL"}},
+		{name: "trailing", e: call(t, FnRTrim, x, chars), b: b, want: []string{"'xyaxb'", "'ééa'", "'  a  '", "NULL", "NULL"}},
+		{name: "all trimmed", e: call(t, FnTrim, lit("xxx", s), lit("x", s)), b: b, want: rep(5, "''")},
+		{name: "default spaces", e: call(t, FnTrim, x), b: b, want: []string{"'xyaxbyx'", "'ééaé'", "'a'", "NULL", "'abc'"}},
+	})
+}

@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"bytes"
 	"fmt"
 	"strconv"
 
@@ -13,6 +14,7 @@ const (
 	FnUnixTimestamp = "UNIX_TIMESTAMP" // ts: whole seconds since the epoch, BIGINT
 	FnFromUnixtime  = "FROM_UNIXTIME"  // n: the TIMESTAMP(0) n seconds after the epoch
 	FnDateFormat    = "DATE_FORMAT"    // ts, fmt: ts spelled by the Java pattern fmt, STRING
+	FnToTimestamp   = "TO_TIMESTAMP"   // s [, fmt]: s read by the Java pattern fmt, TIMESTAMP(3); see compileToTimestamp
 )
 
 // fixedRule types a function of exactly the args of preds with result t,
@@ -33,6 +35,13 @@ var timeConvBuiltins = map[string]builtin{
 	FnUnixTimestamp: {fixedRule(types.BigInt(), isTimeArg), compileUnixTimestamp},
 	FnFromUnixtime:  {fixedRule(types.Timestamp(0), isIntArg), compileFromUnixtime},
 	FnDateFormat:    {fixedRule(types.String(), isTimeArg, isStringArg), compileDateFormat},
+	FnToTimestamp: {func(a []types.Type) (types.Type, error) {
+		if err := argRange(a, 1, 2); err != nil {
+			return types.Type{}, err
+		}
+		// Always nullable: a string that does not parse is NULL.
+		return types.Timestamp(3), wantArgs(a, isStringArg)
+	}, compileToTimestamp},
 }
 
 func init() {
@@ -217,6 +226,50 @@ func compileDateFormat(c *Call, rt types.Type) (Evaluator, error) {
 		}
 		buf = appendTime(buf[:0], ops, micros(a[0], i))
 		out.AppendBytes(buf)
+		return nil
+	})
+}
+
+// compileToTimestamp compiles Flink's TO_TIMESTAMP(s [, fmt]): s read as
+// a TIMESTAMP(3) in UTC, by the Java pattern fmt (compiled once when it
+// is a constant) or by default 'yyyy-MM-dd HH:mm:ss' with an optional
+// fraction, 'T' for the space, or the date alone (ParseTimestamp's
+// forms). As in Flink, s that does not match fmt is read by the default
+// forms before giving up (TO_TIMESTAMP('1999-9-10', 'yyyy-MM-dd') is
+// 1999-09-10), and a string that does not parse at all, or names a date
+// that does not exist, gives NULL rather than an error: a stream should
+// not fail on one malformed row. A fraction finer than milliseconds is
+// truncated. A malformed pattern is an error.
+func compileToTimestamp(c *Call, rt types.Type) (Evaluator, error) {
+	var pattern func(a []*types.Vector, i int) ([]timeOp, error)
+	if len(c.Args) == 2 {
+		p, err := patternOps(c, 1)
+		if err != nil {
+			return nil, err
+		}
+		pattern = p
+	}
+	ts := []types.Type{types.String(), types.String()}[:len(c.Args)]
+	ms := unitMicros[unitMillisecond]
+	return newRowFunc(c.Fn, rt, true, c.Args, ts, func(out *types.Vector, a []*types.Vector, i int) error {
+		s := a[0].Bytes(i)
+		var us int64
+		ok := false
+		if pattern != nil {
+			ops, err := pattern(a, i)
+			if err != nil {
+				return err
+			}
+			us, ok = parsePattern(ops, s)
+		}
+		if !ok {
+			us, _, ok = ParseTimestamp(bytes.TrimSpace(s))
+		}
+		if !ok {
+			out.AppendNull()
+			return nil
+		}
+		out.AppendInt(floorDiv(us, ms) * ms)
 		return nil
 	})
 }
