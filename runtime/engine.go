@@ -113,6 +113,8 @@ type Engine struct {
 		// tables this Engine created, for SHOW CREATE TABLE; a table
 		// replayed from the log is shown as its Table renders.
 		created map[string]string
+		// options are the values SET gave, by key.
+		options map[string]string
 		jobs    map[string]*engineJob
 		nextJob int
 		closed  bool
@@ -145,6 +147,7 @@ func NewEngine(opts EngineOptions) (*Engine, error) {
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	e.mu.catalog = cat
 	e.mu.created = make(map[string]string)
+	e.mu.options = make(map[string]string)
 	e.mu.jobs = make(map[string]*engineJob)
 	return e, nil
 }
@@ -361,8 +364,8 @@ func (e *Engine) command(src string, st sql.Statement) (Result, error) {
 		j.job.Cancel()
 		<-j.job.Done()
 		return Result{Message: "stopped job " + c.ID}, nil
-	case sql.SetOption:
-		return Result{}, sql.Errorf(src, c.KeyPos, "SET is not supported yet")
+	case sql.SetOption, sql.ShowOptions, sql.ResetOption:
+		return e.setOption(src, c)
 	}
 	return Result{}, sql.Errorf(src, st.Offset, "this command is not supported yet")
 }
@@ -390,7 +393,7 @@ func (e *Engine) plan(src string, info sql.StatementInfo, sinkName string) (*pla
 	if err != nil {
 		return nil, err
 	}
-	p, err := planner.Plan(q, sink, e.opts.Parallelism)
+	p, err := planner.Plan(q, sink, e.settingsLocked().parallelism)
 	var me *planner.MismatchError
 	if errors.As(err, &me) {
 		pos := info.Query.Offset
@@ -415,7 +418,7 @@ func (e *Engine) pipeline(name string, p *planner.Physical, newSink func(connect
 	pl := Pipeline{
 		Name:        name,
 		Parallelism: p.Parallelism,
-		BatchSize:   e.opts.BatchSize,
+		BatchSize:   e.settings().batchSize,
 		NewSink:     newSink,
 	}
 	for b, chain := range p.Chains() {
@@ -584,7 +587,7 @@ func (e *Engine) query(ctx context.Context, src string, info sql.StatementInfo) 
 				"table %s is unbounded, so this SELECT would never end: write it to a table with INSERT INTO, or bound the source", s.Table.Name)
 		}
 	}
-	c := &resultSink{limit: e.opts.MaxResultRows}
+	c := &resultSink{limit: e.settings().maxResultRows}
 	pl, err := e.pipeline("select", p, func(connectors.Split) (connectors.Sink, error) { return c, nil })
 	if err != nil {
 		return Result{}, err

@@ -22,7 +22,7 @@ type Statement struct {
 }
 
 // Command is a statement that never reaches the TiDB parser: ShowJobs,
-// StopJob or SetOption.
+// StopJob, SetOption, ShowOptions or ResetOption.
 type Command interface{ command() }
 
 // ShowJobs is `SHOW JOBS`.
@@ -38,9 +38,21 @@ type StopJob struct {
 // SetOption is `SET 'key' = 'value'`.
 type SetOption struct{ Option }
 
-func (ShowJobs) command()  {}
-func (StopJob) command()   {}
-func (SetOption) command() {}
+// ShowOptions is `SET` alone: list the options set.
+type ShowOptions struct{}
+
+// ResetOption is `RESET 'key'`, or `RESET` alone (Key empty) for every
+// option.
+type ResetOption struct {
+	Key    string
+	KeyPos int
+}
+
+func (ShowJobs) command()    {}
+func (StopJob) command()     {}
+func (SetOption) command()   {}
+func (ShowOptions) command() {}
+func (ResetOption) command() {}
 
 // command recognizes a Sluice command in piece p, returning nil when p is
 // not one. The first words decide: once they match, any other shape is an
@@ -71,6 +83,15 @@ func command(src string, p Piece) (Command, error) {
 			return c, end(5)
 		}
 		return c, end(3)
+	case t0.is("SET") && len(toks) == 1:
+		return ShowOptions{}, nil
+	case t0.is("RESET") && len(toks) == 1:
+		return ResetOption{}, nil
+	case t0.is("RESET"):
+		if t1.kind != tokString {
+			return nil, r.errorf(t1.pos, "expected a quoted option key after RESET")
+		}
+		return ResetOption{Key: t1.stringValue(), KeyPos: t1.pos}, end(2)
 	case t0.is("SET") && t1.kind == tokString:
 		eq, v := r.tok(2), r.tok(3)
 		if !eq.isPunct("=") {

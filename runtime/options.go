@@ -1,0 +1,134 @@
+package runtime
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/sluice-sql/sluice/sql"
+	"github.com/sluice-sql/sluice/sql/types"
+)
+
+// optionSpec is an option `SET 'key' = 'value'` may change. Options apply
+// to the statements that follow, not to jobs already running.
+type optionSpec struct {
+	key string
+	doc string
+	// check parses a value, or says why it is not one.
+	check func(v string) error
+}
+
+// The options, by key.
+const (
+	OptParallelism   = "parallelism.default"
+	OptBatchSize     = "execution.batch-size"
+	OptMaxResultRows = "sql.max-result-rows"
+)
+
+var optionSpecs = []optionSpec{
+	{OptParallelism, "instances of every operator of a job", positiveInt(1 << 10)},
+	{OptBatchSize, "most rows a source puts in one batch", positiveInt(1 << 20)},
+	{OptMaxResultRows, "most rows a bounded SELECT collects for its caller", positiveInt(1 << 40)},
+}
+
+func positiveInt(limit int64) func(string) error {
+	return func(v string) error {
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil || n < 1 || n > limit {
+			return fmt.Errorf("want an integer from 1 to %d", limit)
+		}
+		return nil
+	}
+}
+
+func optionSpecFor(key string) (optionSpec, bool) {
+	for _, o := range optionSpecs {
+		if o.key == key {
+			return o, true
+		}
+	}
+	return optionSpec{}, false
+}
+
+func optionKeys() []string {
+	keys := make([]string, len(optionSpecs))
+	for i, o := range optionSpecs {
+		keys[i] = o.key
+	}
+	return keys
+}
+
+// settings are the values statements run with: the EngineOptions, as
+// changed by SET.
+type settings struct {
+	parallelism, batchSize, maxResultRows int
+}
+
+// settingsLocked reads the settings; e.mu is held.
+func (e *Engine) settingsLocked() settings {
+	s := settings{parallelism: e.opts.Parallelism, batchSize: e.opts.BatchSize, maxResultRows: e.opts.MaxResultRows}
+	get := func(key string, into *int) {
+		if v, ok := e.mu.options[key]; ok {
+			n, _ := strconv.Atoi(strings.TrimSpace(v)) // checked by SET
+			*into = n
+		}
+	}
+	get(OptParallelism, &s.parallelism)
+	get(OptBatchSize, &s.batchSize)
+	get(OptMaxResultRows, &s.maxResultRows)
+	return s
+}
+
+func (e *Engine) settings() settings {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.settingsLocked()
+}
+
+// setOption runs SET, SET alone and RESET.
+func (e *Engine) setOption(src string, c sql.Command) (Result, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	switch c := c.(type) {
+	case sql.SetOption:
+		spec, ok := optionSpecFor(c.Key)
+		if !ok {
+			return Result{}, sql.Errorf(src, c.KeyPos, "unknown option %q", c.Key).
+				WithHint(sql.DidYouMean(c.Key, optionKeys()))
+		}
+		if err := spec.check(c.Value); err != nil {
+			return Result{}, sql.Errorf(src, c.ValuePos, "option %s: %v", c.Key, err)
+		}
+		e.mu.options[c.Key] = strings.TrimSpace(c.Value)
+		return Result{Message: fmt.Sprintf("set %s = %s", c.Key, strings.TrimSpace(c.Value))}, nil
+	case sql.ResetOption:
+		if c.Key == "" {
+			clear(e.mu.options)
+			return Result{Message: "reset every option"}, nil
+		}
+		if _, ok := optionSpecFor(c.Key); !ok {
+			return Result{}, sql.Errorf(src, c.KeyPos, "unknown option %q", c.Key).
+				WithHint(sql.DidYouMean(c.Key, optionKeys()))
+		}
+		delete(e.mu.options, c.Key)
+		return Result{Message: "reset " + c.Key}, nil
+	}
+	// SET alone: every option with its value and what it does.
+	s := e.settingsLocked()
+	vals := map[string]int{OptParallelism: s.parallelism, OptBatchSize: s.batchSize, OptMaxResultRows: s.maxResultRows}
+	r := Result{Columns: types.Schema{
+		{Name: "key", Type: types.String()},
+		{Name: "value", Type: types.String()},
+		{Name: "set", Type: types.Boolean()},
+		{Name: "description", Type: types.String()},
+	}}
+	keys := optionKeys()
+	sort.Strings(keys)
+	for _, k := range keys {
+		spec, _ := optionSpecFor(k)
+		_, set := e.mu.options[k]
+		r.Rows = append(r.Rows, []any{k, strconv.Itoa(vals[k]), set, spec.doc})
+	}
+	return r, nil
+}
