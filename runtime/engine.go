@@ -605,21 +605,9 @@ func (e *Engine) query(ctx context.Context, src string, info sql.StatementInfo) 
 	return Result{Columns: p.Schema, Rows: c.rows}, nil
 }
 
-// Bounded reports whether a table with these connector options ends: a
-// file, a nexmark generator with an event count, a log read with
-// 'scan.bounded'.
-func Bounded(opts map[string]string) bool {
-	switch opts["connector"] {
-	case "file":
-		return true
-	case "nexmark":
-		n, err := strconv.ParseInt(strings.TrimSpace(opts["nexmark.events"]), 10, 64)
-		return err == nil && n > 0
-	case "log":
-		return opts["scan.bounded"] == "true"
-	}
-	return false
-}
+// Bounded reports whether a table with these connector options ends on
+// its own (see registry.Bounded).
+func Bounded(opts map[string]string) bool { return registry.Bounded(opts) }
 
 // resultSink is the sink of a SELECT: it keeps the rows for the caller. It
 // is shared by every instance of the query, hence the lock.

@@ -256,6 +256,8 @@ func TestStartPositions(t *testing.T) {
 		{"earliest", Start{Kind: Earliest}, nil, "0 1 2 3 4 5"},
 		{"latest", Start{Kind: Latest}, nil, ""},
 		{"offsets", Start{Kind: Offsets, Offsets: map[int32]int64{0: 2, 1: 1}}, nil, "3 4 5"},
+		// A partition not given starts at its earliest offset.
+		{"offsets of one partition", Start{Kind: Offsets, Offsets: map[int32]int64{1: 2}}, nil, "0 2 4 5"},
 		{"timestamp", Start{Kind: Timestamp, Time: time.UnixMilli(2500)}, nil, "3 4 5"},
 		{"subset", Start{Kind: Earliest}, []int32{1}, "1 3 5"},
 	} {
@@ -279,6 +281,54 @@ func TestStartPositions(t *testing.T) {
 	o.Start = Start{Kind: Offsets, Offsets: map[int32]int64{0: 9, 1: 0}}
 	if _, err := readAll(t, o); !errors.Is(err, broker.ErrOffsetOutOfRange) {
 		t.Errorf("offset past the end: err = %v, want ErrOffsetOutOfRange", err)
+	}
+	o.Start = Start{Kind: Offsets, Offsets: map[int32]int64{0: 0, 2: 0}}
+	if _, err := readAll(t, o); !errors.Is(err, broker.ErrPartitionNotFound) || !strings.Contains(err.Error(), "partition 2") {
+		t.Errorf("offset of a partition the topic lacks: err = %v, want ErrPartitionNotFound naming it", err)
+	}
+}
+
+func TestStartAtGroupOffsets(t *testing.T) {
+	b := openBroker(t, "g", 2)
+	for i := range 6 {
+		appendValues(t, b, "g", int32(i%2), int64(1000*i), fmt.Sprintf(`{"id":%d}`, i))
+	}
+	// The group read ids 0 and 2 of partition 0 (committed offset 2, the
+	// next to read), nothing of partition 1.
+	if err := b.CommitOffset(context.Background(), "readers", "g", 0, 2, ""); err != nil {
+		t.Fatal(err)
+	}
+	base := SourceOptions{Broker: b, Topic: "g", Schema: testSchema, Format: "json"}
+	for _, c := range []struct {
+		name  string
+		reset Reset
+		want  string
+	}{
+		{"earliest", ResetEarliest, "1 3 4 5"},
+		{"latest", ResetLatest, "4"},
+	} {
+		o := base
+		o.Start = Start{Kind: GroupOffsets, Group: "readers", Reset: c.reset}
+		got, err := readAll(t, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, r := range sorted(got) {
+			ids = append(ids, fmt.Sprint(rowID(r)))
+		}
+		if g := strings.Join(ids, " "); g != c.want {
+			t.Errorf("reset %s: ids = %q, want %q", c.name, g, c.want)
+		}
+	}
+	o := base
+	o.Start = Start{Kind: GroupOffsets, Group: "readers"}
+	if _, err := readAll(t, o); !errors.Is(err, ErrNoCommittedOffset) || !strings.Contains(err.Error(), "partition 1") {
+		t.Errorf("no reset: err = %v, want ErrNoCommittedOffset for partition 1", err)
+	}
+	o.Start.Group = ""
+	if _, err := NewSource(o); err == nil {
+		t.Error("group offsets without a group: no error")
 	}
 }
 

@@ -24,19 +24,47 @@ const (
 	// Latest starts at each partition's high watermark at Open: only
 	// records appended after Open are read.
 	Latest
-	// Offsets starts each partition at the offset given for it.
+	// Offsets starts each partition at the offset given for it, and a
+	// partition not given at its earliest offset (Flink's
+	// 'specific-offsets').
 	Offsets
 	// Timestamp starts each partition at its first record whose
 	// timestamp is at or after the given time (broker.OffsetForTime).
 	Timestamp
+	// GroupOffsets starts each partition at the offset a consumer group
+	// committed for it (broker.CommittedOffset), and a partition without
+	// one, or whose committed offset is no longer in the log, where
+	// Start.Reset says. The source does not commit offsets itself.
+	GroupOffsets
+)
+
+// ErrNoCommittedOffset is returned by Open for a GroupOffsets start when a
+// partition has no usable committed offset and Start.Reset is NoReset.
+var ErrNoCommittedOffset = errors.New("no committed offset")
+
+// Reset says where a GroupOffsets start begins a partition the group has
+// no usable offset for, as Kafka's auto.offset.reset does.
+type Reset uint8
+
+// The resets.
+const (
+	// NoReset fails Open with ErrNoCommittedOffset.
+	NoReset Reset = iota
+	ResetEarliest
+	ResetLatest
 )
 
 // Start is a Source's start position.
 type Start struct {
 	Kind StartKind
-	// Offsets holds, for Kind Offsets, the offset of every partition
-	// read; a partition missing from it is an error at Open.
+	// Offsets holds, for Kind Offsets, the start offset of partitions;
+	// one the topic does not have is an error at Open.
 	Offsets map[int32]int64
+	// Group and Reset are, for Kind GroupOffsets, the consumer group
+	// whose committed offsets to start from and where to start without
+	// one.
+	Group string
+	Reset Reset
 	// Time is the start time for Kind Timestamp (millisecond precision,
 	// as record timestamps have).
 	Time time.Time
@@ -70,8 +98,11 @@ func (o *SourceOptions) Validate() error {
 	if o.Topic == "" {
 		return errors.New("log source: no topic")
 	}
-	if o.Start.Kind > Timestamp {
+	if o.Start.Kind > GroupOffsets {
 		return fmt.Errorf("log source: unknown start kind %d", o.Start.Kind)
+	}
+	if o.Start.Kind == GroupOffsets && o.Start.Group == "" {
+		return errors.New("log source: a start at group offsets needs a group")
 	}
 	return o.Split.Validate()
 }
@@ -119,6 +150,14 @@ func (s *Source) Open(ctx context.Context) error {
 			ids = append(ids, int32(p))
 		}
 	}
+	if s.opts.Start.Kind == Offsets {
+		for id := range s.opts.Start.Offsets {
+			if id < 0 || int(id) >= n {
+				return fmt.Errorf("log source: %w: a start offset is given for partition %d, but %s has partitions 0 to %d",
+					broker.ErrPartitionNotFound, id, topic, n-1)
+			}
+		}
+	}
 	for _, id := range ids {
 		if id < 0 || int(id) >= n {
 			return fmt.Errorf("log source: %w: %s has partitions 0 to %d, not %d", broker.ErrPartitionNotFound, topic, n-1, id)
@@ -139,7 +178,7 @@ func (s *Source) Open(ctx context.Context) error {
 		case Offsets:
 			o, ok := s.opts.Start.Offsets[id]
 			if !ok {
-				return fmt.Errorf("log source: no start offset for %s partition %d", topic, id)
+				o = start
 			}
 			if o < start || o > end {
 				return fmt.Errorf("log source: %w: start offset %d of %s partition %d is outside %d to %d",
@@ -150,6 +189,10 @@ func (s *Source) Open(ctx context.Context) error {
 			if off, err = b.OffsetForTime(topic, id, s.opts.Start.Time.UnixMilli()); err != nil {
 				return fmt.Errorf("log source: %w", err)
 			}
+		case GroupOffsets:
+			if off, err = s.groupOffset(id, start, end); err != nil {
+				return err
+			}
 		}
 		s.parts = append(s.parts, &partReader{
 			id: id, r: b.NewReader(topic, id, off), end: end,
@@ -157,6 +200,28 @@ func (s *Source) Open(ctx context.Context) error {
 		})
 	}
 	return nil
+}
+
+// groupOffset returns where a GroupOffsets start begins partition id,
+// whose log holds offsets start to end.
+func (s *Source) groupOffset(id int32, start, end int64) (int64, error) {
+	g := s.opts.Start.Group
+	o, ok := s.opts.Broker.CommittedOffset(g, s.opts.Topic, id)
+	if ok && o.Offset >= start && o.Offset <= end {
+		return o.Offset, nil
+	}
+	switch s.opts.Start.Reset {
+	case ResetEarliest:
+		return start, nil
+	case ResetLatest:
+		return end, nil
+	}
+	if ok {
+		return 0, fmt.Errorf("log source: %w: group %s committed offset %d for %s partition %d, outside %d to %d, and there is no reset",
+			ErrNoCommittedOffset, g, o.Offset, s.opts.Topic, id, start, end)
+	}
+	return 0, fmt.Errorf("log source: %w: group %s has none for %s partition %d, and there is no reset",
+		ErrNoCommittedOffset, g, s.opts.Topic, id)
 }
 
 // Position returns the next offset to read of every partition the source

@@ -1,6 +1,6 @@
 // Package registry builds a table's sources and sinks from its WITH
-// options: 'connector' chooses nexmark, log, file, print or blackhole
-// (a sink that discards, for benchmarks), and the other
+// options: 'connector' chooses nexmark, datagen, log, file, print or
+// blackhole (a sink that discards, for benchmarks), and the other
 // keys configure it. Unknown connectors and unknown or bad options are
 // refused with the key named and, for a misspelling, a suggestion.
 package registry
@@ -18,6 +18,7 @@ import (
 
 	"github.com/sluice-sql/sluice/broker"
 	"github.com/sluice-sql/sluice/connectors"
+	"github.com/sluice-sql/sluice/connectors/datagen"
 	"github.com/sluice-sql/sluice/connectors/file"
 	logconn "github.com/sluice-sql/sluice/connectors/log"
 	"github.com/sluice-sql/sluice/connectors/nexmark"
@@ -42,10 +43,14 @@ type SourceFactory func(connectors.Split) (connectors.Source, error)
 type SinkFactory func(connectors.Split) (connectors.Sink, error)
 
 // The option keys each connector takes, besides 'connector' and the
-// format's own ('json.*', 'csv.*').
+// format's own ('json.*', 'csv.*'). A key with a "<col>" part takes any
+// column name there ('fields.<col>.kind'); the connector checks the name
+// against the table's columns.
 var known = map[string][]string{
-	"nexmark":   {"nexmark.table", "nexmark.events", "nexmark.rate", "nexmark.seed"},
-	"log":       {"topic", "format", "scan.startup.mode", "scan.startup.timestamp-millis", "scan.bounded", "key.fields", "sink.partitions"},
+	"nexmark": {"nexmark.table", "nexmark.events", "nexmark.rate", "nexmark.seed"},
+	"datagen": datagen.OptionKeys(),
+	"log": {"topic", "format", "scan.startup.mode", "scan.startup.timestamp-millis", "scan.startup.specific-offsets",
+		"properties.group.id", "properties.auto.offset.reset", "scan.bounded", "key.fields", "sink.partitions"},
 	"file":      {"path", "format"},
 	"print":     {},
 	"blackhole": {},
@@ -78,11 +83,11 @@ func check(opts map[string]string) (string, error) {
 		format = "json"
 	}
 	for k := range opts {
-		if k == "connector" || contains(keys, k) || strings.HasPrefix(k, format+".") {
+		if k == "connector" || contains(keys, k) || matchesColumnKey(keys, k) || strings.HasPrefix(k, format+".") {
 			continue
 		}
 		msg := fmt.Sprintf("connector %s has no option %q", name, k)
-		if s := suggest.Closest(k, keys); s != "" {
+		if s := suggest.Closest(k, withColumn(keys, k)); s != "" {
 			msg += fmt.Sprintf(" (did you mean %q?)", s)
 		} else if len(keys) > 0 {
 			msg += " (options: " + strings.Join(keys, ", ") + ")"
@@ -90,6 +95,40 @@ func check(opts map[string]string) (string, error) {
 		return "", invalid("%s", msg)
 	}
 	return name, nil
+}
+
+const colPart = "<col>"
+
+// matchesColumnKey reports whether k is one of keys with a column name
+// in place of "<col>".
+func matchesColumnKey(keys []string, k string) bool {
+	for _, p := range keys {
+		pre, post, ok := strings.Cut(p, colPart)
+		if ok && len(k) > len(pre)+len(post) && strings.HasPrefix(k, pre) && strings.HasSuffix(k, post) {
+			return true
+		}
+	}
+	return false
+}
+
+// withColumn returns keys with "<col>" replaced by the column k seems to
+// name ('fields.id.knd' names id), so that a misspelt column option gets
+// a suggestion spelt for the user's column.
+func withColumn(keys []string, k string) []string {
+	out := make([]string, len(keys))
+	for i, p := range keys {
+		out[i] = p
+		pre, post, ok := strings.Cut(p, colPart)
+		if !ok || !strings.HasPrefix(k, pre) {
+			continue
+		}
+		rest := k[len(pre):]
+		// The column is what precedes the last dot, as post starts with one.
+		if dot := strings.LastIndexByte(rest, '.'); dot > 0 && strings.HasPrefix(post, ".") {
+			out[i] = pre + rest[:dot] + post
+		}
+	}
+	return out
 }
 
 func connectorNames() []string {
@@ -145,6 +184,8 @@ func Source(opts map[string]string, schema types.Schema, env Env) (SourceFactory
 	switch name {
 	case "nexmark":
 		return nexmarkSource(opts, schema)
+	case "datagen":
+		return datagenSource(opts, schema)
 	case "log":
 		return logSource(opts, schema, env)
 	case "file":
@@ -197,7 +238,49 @@ func Sink(opts map[string]string, schema types.Schema, env Env) (SinkFactory, er
 			return &printSink{out: out, schema: schema}, nil
 		}, nil
 	}
+	if name == "datagen" || name == "nexmark" {
+		return nil, invalid("connector %s generates rows: it can be read from, not written to (use print or blackhole to discard rows)", name)
+	}
 	return nil, invalid("connector %s cannot be written to", name)
+}
+
+// Bounded reports whether a table with these connector options ends on
+// its own: a file; a nexmark generator with 'nexmark.events' > 0; a log
+// read with 'scan.bounded' = 'true'; a datagen generator with
+// 'number-of-rows' or a sequence column. It does not validate the
+// options: a table whose options are bad is refused when it is read.
+func Bounded(opts map[string]string) bool {
+	switch opts["connector"] {
+	case "file":
+		return true
+	case "nexmark":
+		n, err := strconv.ParseInt(strings.TrimSpace(opts["nexmark.events"]), 10, 64)
+		return err == nil && n > 0
+	case "log":
+		return opts["scan.bounded"] == "true"
+	case "datagen":
+		if _, ok := opts[datagen.OptionNumberOfRows]; ok {
+			return true
+		}
+		for k, v := range opts {
+			if strings.HasPrefix(k, "fields.") && strings.HasSuffix(k, ".kind") && strings.EqualFold(strings.TrimSpace(v), "sequence") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func datagenSource(opts map[string]string, schema types.Schema) (SourceFactory, error) {
+	// Parsed once, so that every split shares the seed drawn when none
+	// is given.
+	cfg, err := datagen.ParseOptions(opts, schema)
+	if err != nil {
+		return nil, invalid("%v", err)
+	}
+	return func(s connectors.Split) (connectors.Source, error) {
+		return datagen.NewSource(cfg, s)
+	}, nil
 }
 
 func nexmarkSource(opts map[string]string, schema types.Schema) (SourceFactory, error) {
@@ -257,8 +340,40 @@ func logSource(opts map[string]string, schema types.Schema, env Env) (SourceFact
 			return nil, invalid("'scan.startup.mode' = 'timestamp' needs 'scan.startup.timestamp-millis'")
 		}
 		start.Kind, start.Time = logconn.Timestamp, time.UnixMilli(ms)
+	case "specific-offsets":
+		spec, ok := opts["scan.startup.specific-offsets"]
+		if !ok {
+			return nil, invalid("'scan.startup.mode' = 'specific-offsets' needs 'scan.startup.specific-offsets' (like 'partition:0,offset:42;partition:1,offset:300')")
+		}
+		offsets, err := parseSpecificOffsets(spec)
+		if err != nil {
+			return nil, err
+		}
+		start.Kind, start.Offsets = logconn.Offsets, offsets
+	case "group-offsets":
+		start.Kind, start.Group = logconn.GroupOffsets, strings.TrimSpace(opts["properties.group.id"])
+		if start.Group == "" {
+			return nil, invalid("'scan.startup.mode' = 'group-offsets' needs 'properties.group.id'")
+		}
+		switch v := opts["properties.auto.offset.reset"]; strings.ToLower(strings.TrimSpace(v)) {
+		case "", "none":
+			start.Reset = logconn.NoReset
+		case "earliest":
+			start.Reset = logconn.ResetEarliest
+		case "latest":
+			start.Reset = logconn.ResetLatest
+		default:
+			return nil, invalid("'properties.auto.offset.reset' = '%s' (use earliest, latest or none)", v)
+		}
 	default:
-		return nil, invalid("'scan.startup.mode' = '%s' (use earliest-offset, latest-offset or timestamp)", mode)
+		return nil, invalid("'scan.startup.mode' = '%s' (use earliest-offset, latest-offset, timestamp, specific-offsets or group-offsets)", mode)
+	}
+	// An option of another mode is a mistake the user should hear of.
+	for key, mode := range map[string]string{"scan.startup.timestamp-millis": "timestamp",
+		"scan.startup.specific-offsets": "specific-offsets", "properties.auto.offset.reset": "group-offsets"} {
+		if _, ok := opts[key]; ok && opts["scan.startup.mode"] != mode {
+			return nil, invalid("'%s' needs 'scan.startup.mode' = '%s'", key, mode)
+		}
 	}
 	bounded := false
 	switch v := opts["scan.bounded"]; v {
@@ -273,6 +388,50 @@ func logSource(opts map[string]string, schema types.Schema, env Env) (SourceFact
 		return logconn.NewSource(logconn.SourceOptions{Broker: env.Broker, Topic: topic, Schema: schema, Format: f, FormatOptions: fo,
 			Split: s, Start: start, Bounded: bounded})
 	}, nil
+}
+
+// parseSpecificOffsets reads Flink's 'scan.startup.specific-offsets':
+// 'partition:0,offset:42;partition:1,offset:300'.
+func parseSpecificOffsets(spec string) (map[int32]int64, error) {
+	const key = "scan.startup.specific-offsets"
+	bad := func(part, why string) error {
+		return invalid("'%s': %q %s (write 'partition:0,offset:42;partition:1,offset:300')", key, part, why)
+	}
+	offsets := make(map[int32]int64)
+	for _, part := range strings.Split(spec, ";") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue // a trailing ';'
+		}
+		p, o, _ := strings.Cut(part, ",")
+		pv, ok1 := specField(p, "partition")
+		ov, ok2 := specField(o, "offset")
+		if !ok1 || !ok2 {
+			return nil, bad(part, "is not 'partition:<n>,offset:<n>'")
+		}
+		pn, err := strconv.ParseInt(strings.TrimSpace(pv), 10, 32)
+		if err != nil || pn < 0 {
+			return nil, bad(part, "has no valid partition number")
+		}
+		on, err := strconv.ParseInt(strings.TrimSpace(ov), 10, 64)
+		if err != nil || on < 0 {
+			return nil, bad(part, "has no valid offset")
+		}
+		if _, dup := offsets[int32(pn)]; dup {
+			return nil, bad(part, fmt.Sprintf("gives partition %d a second time", pn))
+		}
+		offsets[int32(pn)] = on
+	}
+	if len(offsets) == 0 {
+		return nil, invalid("'%s' is empty (write 'partition:0,offset:42;partition:1,offset:300')", key)
+	}
+	return offsets, nil
+}
+
+// specField returns the value of "name:value".
+func specField(s, name string) (string, bool) {
+	k, v, ok := strings.Cut(strings.TrimSpace(s), ":")
+	return v, ok && strings.TrimSpace(k) == name
 }
 
 func logSink(opts map[string]string, schema types.Schema, env Env) (SinkFactory, error) {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -136,5 +138,165 @@ func TestNexmarkToLogToPrint(t *testing.T) {
 	p1.Write(ctx, batches[0])
 	if want := strings.SplitN(first.String(), "\n", 2)[0]; lines[0] != want {
 		t.Fatalf("through the log: %q, generated: %q", lines[0], want)
+	}
+}
+
+func TestDatagenOptions(t *testing.T) {
+	schema := types.Schema{{Name: "id", Type: types.BigInt()}, {Name: "name", Type: types.String()}}
+	cases := []struct {
+		opts map[string]string
+		want string
+	}{
+		{map[string]string{"connector": "datagen", "rows-per-secnd": "5"}, `(did you mean "rows-per-second"?)`},
+		{map[string]string{"connector": "datagen", "fields.id.knd": "sequence"}, `(did you mean "fields.id.kind"?)`},
+		{map[string]string{"connector": "datagen", "fields.nme.kind": "random"}, `'fields.nme.kind' names "nme", which is not a column (did you mean "name"?)`},
+		{map[string]string{"connector": "datagen", "fields.id.kind": "sequence", "fields.id.start": "1"}, "a sequence needs 'fields.id.start' and 'fields.id.end'"},
+		{map[string]string{"connector": "datagen", "number-of-rows": "-3"}, "'number-of-rows' = '-3'"},
+	}
+	for _, c := range cases {
+		if _, err := Source(c.opts, schema, Env{}); !errors.Is(err, ErrInvalidOptions) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: %v, want %q", c.opts, err, c.want)
+		}
+	}
+	// Check, at CREATE TABLE, knows the per-column keys without the schema.
+	if err := Check(map[string]string{"connector": "datagen", "fields.any.kind": "sequence", "fields.any.null-rate": "0"}); err != nil {
+		t.Errorf("Check of column options: %v", err)
+	}
+	if err := Check(map[string]string{"connector": "datagen", "fields.id.lenght": "5"}); err == nil || !strings.Contains(err.Error(), `did you mean "fields.id.length"?`) {
+		t.Errorf("Check of a misspelt column option: %v", err)
+	}
+	_, err := Sink(map[string]string{"connector": "datagen"}, schema, Env{})
+	if !errors.Is(err, ErrInvalidOptions) || !strings.Contains(err.Error(), "datagen generates rows: it can be read from, not written to") {
+		t.Errorf("datagen as a sink: %v", err)
+	}
+}
+
+func TestDatagenSplitsShareTheSeed(t *testing.T) {
+	// Without 'datagen.seed' the seed is random, but drawn once per
+	// table: the splits together still make each row once.
+	schema := types.Schema{{Name: "id", Type: types.BigInt()}, {Name: "r", Type: types.BigInt()}}
+	f, err := Source(map[string]string{"connector": "datagen", "number-of-rows": "100"}, schema, Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	one, _ := f(connectors.Split{})
+	var all []int64
+	for _, bt := range drain(t, one, schema) {
+		all = append(all, bt.Cols[1].Ints...)
+	}
+	var split []int64
+	for i := range 3 {
+		s, _ := f(connectors.Split{Index: i, Count: 3})
+		for _, bt := range drain(t, s, schema) {
+			split = append(split, bt.Cols[1].Ints...)
+		}
+	}
+	slices.Sort(all)
+	slices.Sort(split)
+	if len(all) != 100 || !slices.Equal(all, split) {
+		t.Errorf("one split made %d rows, three splits other rows", len(all))
+	}
+}
+
+func TestBounded(t *testing.T) {
+	for _, c := range []struct {
+		opts map[string]string
+		want bool
+	}{
+		{map[string]string{"connector": "file", "path": "x"}, true},
+		{map[string]string{"connector": "nexmark", "nexmark.events": "10"}, true},
+		{map[string]string{"connector": "nexmark", "nexmark.events": "0"}, false},
+		{map[string]string{"connector": "nexmark"}, false},
+		{map[string]string{"connector": "log", "scan.bounded": "true"}, true},
+		{map[string]string{"connector": "log"}, false},
+		{map[string]string{"connector": "datagen"}, false},
+		{map[string]string{"connector": "datagen", "number-of-rows": "5"}, true},
+		{map[string]string{"connector": "datagen", "fields.id.kind": "sequence"}, true},
+		{map[string]string{"connector": "datagen", "fields.id.kind": "random"}, false},
+		{map[string]string{"connector": "print"}, false},
+	} {
+		if got := Bounded(c.opts); got != c.want {
+			t.Errorf("Bounded(%v) = %v, want %v", c.opts, got, c.want)
+		}
+	}
+}
+
+func TestLogStartupOptions(t *testing.T) {
+	b, err := broker.Open(t.TempDir(), broker.Options{MaintenanceInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	env := Env{Broker: b}
+	schema := types.Schema{{Name: "id", Type: types.BigInt()}}
+	for _, c := range []struct {
+		opts map[string]string
+		want string // "" for no error
+	}{
+		{map[string]string{"scan.startup.mode": "specific-offsets", "scan.startup.specific-offsets": "partition:0,offset:42;partition:1,offset:300"}, ""},
+		{map[string]string{"scan.startup.mode": "specific-offsets", "scan.startup.specific-offsets": "partition: 0, offset: 42;"}, ""},
+		{map[string]string{"scan.startup.mode": "specific-offsets"}, "needs 'scan.startup.specific-offsets'"},
+		{map[string]string{"scan.startup.mode": "specific-offsets", "scan.startup.specific-offsets": "0:42"}, `"0:42" is not 'partition:<n>,offset:<n>'`},
+		{map[string]string{"scan.startup.mode": "specific-offsets", "scan.startup.specific-offsets": "partition:x,offset:1"}, "no valid partition number"},
+		{map[string]string{"scan.startup.mode": "specific-offsets", "scan.startup.specific-offsets": "partition:0,offset:-1"}, "no valid offset"},
+		{map[string]string{"scan.startup.mode": "specific-offsets", "scan.startup.specific-offsets": "partition:0,offset:1;partition:0,offset:2"}, "a second time"},
+		{map[string]string{"scan.startup.specific-offsets": "partition:0,offset:1"}, "needs 'scan.startup.mode' = 'specific-offsets'"},
+		{map[string]string{"scan.startup.mode": "group-offsets", "properties.group.id": "g"}, ""},
+		{map[string]string{"scan.startup.mode": "group-offsets", "properties.group.id": "g", "properties.auto.offset.reset": "earliest"}, ""},
+		{map[string]string{"scan.startup.mode": "group-offsets"}, "needs 'properties.group.id'"},
+		{map[string]string{"scan.startup.mode": "group-offsets", "properties.group.id": "g", "properties.auto.offset.reset": "middle"}, "'properties.auto.offset.reset' = 'middle'"},
+		{map[string]string{"scan.startup.mode": "group-offset"}, "specific-offsets or group-offsets"},
+	} {
+		c.opts["connector"], c.opts["topic"] = "log", "t"
+		_, err := Source(c.opts, schema, env)
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%v: %v", c.opts, err)
+		case c.want != "" && (!errors.Is(err, ErrInvalidOptions) || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%v: %v, want %q", c.opts, err, c.want)
+		}
+	}
+}
+
+func TestLogSpecificOffsetsRead(t *testing.T) {
+	b, err := broker.Open(t.TempDir(), broker.Options{MaintenanceInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if err := b.CreateTopic("t", 2, nil); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for i := range 6 {
+		if _, err := b.AppendRecords(ctx, "t", int32(i%2), broker.Record{Value: []byte(fmt.Sprintf(`{"id":%d}`, i))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	schema := types.Schema{{Name: "id", Type: types.BigInt()}}
+	opts := map[string]string{"connector": "log", "topic": "t", "scan.bounded": "true",
+		"scan.startup.mode": "specific-offsets", "scan.startup.specific-offsets": "partition:1,offset:2"}
+	f, err := Source(opts, schema, Env{Broker: b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, _ := f(connectors.Split{})
+	var ids []int64
+	for _, bt := range drain(t, src, schema) {
+		ids = append(ids, bt.Cols[0].Ints...)
+	}
+	slices.Sort(ids)
+	// Partition 0 (ids 0, 2, 4) from its start, partition 1 from offset 2.
+	if fmt.Sprint(ids) != "[0 2 4 5]" {
+		t.Errorf("ids %v, want [0 2 4 5]", ids)
+	}
+	opts["scan.startup.specific-offsets"] = "partition:7,offset:0"
+	f, err = Source(opts, schema, Env{Broker: b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, _ = f(connectors.Split{})
+	if err := src.Open(ctx); !errors.Is(err, broker.ErrPartitionNotFound) {
+		t.Errorf("a partition the topic lacks: %v", err)
 	}
 }
