@@ -283,14 +283,13 @@ func substitute(e expr.Expr, inner []expr.Expr) expr.Expr {
 }
 
 // volatile reports whether e calls a function whose value may change
-// between calls with the same arguments (NOW(), CURRENT_TIMESTAMP): one
-// of no arguments.
+// between calls with the same arguments (NOW(), CURRENT_TIMESTAMP).
 func volatile(e expr.Expr) bool {
 	switch x := e.(type) {
 	case *expr.Cast:
 		return volatile(x.Arg)
 	case *expr.Call:
-		if len(x.Args) == 0 {
+		if expr.Volatile(x.Fn) {
 			return true
 		}
 		for _, a := range x.Args {
@@ -334,9 +333,8 @@ func foldExpr(e expr.Expr, record func(before, after expr.Expr)) (expr.Expr, boo
 	case *expr.Cast:
 		args = []expr.Expr{x.Arg}
 	case *expr.Call:
-		// A function of no arguments may be volatile (NOW()): it is never
-		// folded.
-		if len(x.Args) == 0 {
+		// A volatile function (NOW()) is never folded.
+		if len(x.Args) == 0 || expr.Volatile(x.Fn) {
 			return e, false
 		}
 		args = x.Args

@@ -10,12 +10,14 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/sluice-sql/sluice/broker"
 	"github.com/sluice-sql/sluice/connectors"
 	"github.com/sluice-sql/sluice/connectors/registry"
 	"github.com/sluice-sql/sluice/planner"
 	"github.com/sluice-sql/sluice/sql"
+	"github.com/sluice-sql/sluice/sql/expr"
 	"github.com/sluice-sql/sluice/sql/types"
 )
 
@@ -47,6 +49,9 @@ type EngineOptions struct {
 	// MaxResultRows bounds a SELECT's result (default
 	// DefaultMaxResultRows).
 	MaxResultRows int
+	// Now is the processing-time clock (CURRENT_TIMESTAMP, NOW());
+	// nil means time.Now. Tests inject one.
+	Now func() time.Time
 }
 
 // EnsureDefaults fills the zero fields with their defaults.
@@ -431,13 +436,13 @@ func (e *Engine) pipeline(name string, p *planner.Physical, newSink func(connect
 		for _, n := range chain[1:] {
 			switch n.Kind {
 			case planner.KindFilter:
-				br.Operators = append(br.Operators, FilterSpec(fmt.Sprintf("filter#%d", n.ID), n.Cond))
+				br.Operators = append(br.Operators, FilterSpec(fmt.Sprintf("filter#%d", n.ID), n.Cond, e.exprOptions()))
 			case planner.KindProject:
 				names := make([]string, len(n.Schema))
 				for i, f := range n.Schema {
 					names[i] = f.Name
 				}
-				br.Operators = append(br.Operators, ProjectSpec(fmt.Sprintf("project#%d", n.ID), names, n.Exprs))
+				br.Operators = append(br.Operators, ProjectSpec(fmt.Sprintf("project#%d", n.ID), names, n.Exprs, e.exprOptions()))
 			case planner.KindSink:
 			default:
 				return Pipeline{}, fmt.Errorf("runtime: operator %s is not supported yet", n.Kind)
@@ -447,6 +452,9 @@ func (e *Engine) pipeline(name string, p *planner.Physical, newSink func(connect
 	}
 	return pl, nil
 }
+
+// exprOptions are the options expressions compile with.
+func (e *Engine) exprOptions() expr.Options { return expr.Options{Now: e.opts.Now} }
 
 // bounded reports whether every source of p ends.
 func bounded(p *planner.Physical) bool {

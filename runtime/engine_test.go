@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sluice-sql/sluice/broker"
 	"github.com/sluice-sql/sluice/connectors/nexmark"
@@ -225,5 +226,34 @@ func TestEngineDropIfExists(t *testing.T) {
 	}
 	if rows := res[len(res)-1].Rows; len(rows) != 1 || rows[0][0] != "out" {
 		t.Fatalf("SHOW TABLES after DROP = %v, want [[out]]", rows)
+	}
+}
+
+// CURRENT_TIMESTAMP reads the engine's clock, not the wall clock, and a
+// filter on it is evaluated per batch, never folded at plan time.
+func TestEngineClock(t *testing.T) {
+	at := time.Date(2030, 5, 6, 7, 8, 9, 123_456_000, time.UTC)
+	e, err := NewEngine(EngineOptions{Parallelism: 2, Now: func() time.Time { return at }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	rs, err := e.Exec(context.Background(), `
+CREATE TABLE one (id BIGINT) WITH ('connector'='datagen', 'fields.id.kind'='sequence', 'fields.id.start'='1', 'fields.id.end'='3');
+SELECT id, NOW(), CURRENT_TIMESTAMP > TIMESTAMP '2030-01-01 00:00:00' FROM one WHERE NOW() < TIMESTAMP '2031-01-01 00:00:00'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := rs[len(rs)-1].Rows
+	if len(rows) != 3 {
+		t.Fatalf("got %d rows, want 3: %v", len(rows), rows)
+	}
+	for _, r := range rows {
+		if got := types.Text(r[1], types.Timestamp(3)); got != "2030-05-06 07:08:09.123" {
+			t.Errorf("NOW() = %s, want 2030-05-06 07:08:09.123", got)
+		}
+		if r[2] != true {
+			t.Errorf("CURRENT_TIMESTAMP > 2030-01-01 = %v, want true", r[2])
+		}
 	}
 }

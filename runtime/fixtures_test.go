@@ -75,9 +75,9 @@ func bigint(v int64) expr.Expr { return &expr.Const{Value: v, T: types.BigInt()}
 func q2Ops(tb testing.TB) []OperatorSpec {
 	pred := mustCall(tb, expr.FnEq, mustCall(tb, expr.FnMod, bidCol("auction"), bigint(123)), bigint(0))
 	return []OperatorSpec{
-		FilterSpec("filter", pred),
+		FilterSpec("filter", pred, expr.Options{}),
 		ProjectSpec("project", []string{"auction", "price2", "bidder"},
-			[]expr.Expr{bidCol("auction"), mustCall(tb, expr.FnMul, bidCol("price"), bigint(2)), bidCol("bidder")}),
+			[]expr.Expr{bidCol("auction"), mustCall(tb, expr.FnMul, bidCol("price"), bigint(2)), bidCol("bidder")}, expr.Options{}),
 	}
 }
 

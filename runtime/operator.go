@@ -32,14 +32,16 @@ type OperatorSpec struct {
 	New  func() (Operator, error)
 }
 
-// FilterSpec returns the spec of a Filter on pred, compiled per instance.
-func FilterSpec(name string, pred expr.Expr) OperatorSpec {
-	return OperatorSpec{Name: name, New: func() (Operator, error) { return NewFilter(pred) }}
+// FilterSpec returns the spec of a Filter on pred, compiled per instance
+// with opts.
+func FilterSpec(name string, pred expr.Expr, opts expr.Options) OperatorSpec {
+	return OperatorSpec{Name: name, New: func() (Operator, error) { return NewFilter(pred, opts) }}
 }
 
-// ProjectSpec returns the spec of a Project, compiled per instance.
-func ProjectSpec(name string, names []string, exprs []expr.Expr) OperatorSpec {
-	return OperatorSpec{Name: name, New: func() (Operator, error) { return NewProject(names, exprs) }}
+// ProjectSpec returns the spec of a Project, compiled per instance with
+// opts.
+func ProjectSpec(name string, names []string, exprs []expr.Expr, opts expr.Options) OperatorSpec {
+	return OperatorSpec{Name: name, New: func() (Operator, error) { return NewProject(names, exprs, opts) }}
 }
 
 // Filter keeps the rows on which a BOOLEAN predicate is TRUE; FALSE and
@@ -50,12 +52,13 @@ type Filter struct {
 	sel     []int32
 }
 
-// NewFilter compiles pred, which must be BOOLEAN.
-func NewFilter(pred expr.Expr) (*Filter, error) {
+// NewFilter compiles pred, which must be BOOLEAN, with opts (the clock
+// of CURRENT_TIMESTAMP).
+func NewFilter(pred expr.Expr, opts expr.Options) (*Filter, error) {
 	if k := pred.Type().Kind; k != types.KindBoolean {
 		return nil, fmt.Errorf("runtime: filter predicate %s is %s, not BOOLEAN", pred, pred.Type())
 	}
-	ev, err := expr.Compile(pred)
+	ev, err := expr.CompileWith(pred, opts)
 	if err != nil {
 		return nil, fmt.Errorf("runtime: filter: %w", err)
 	}
@@ -108,14 +111,15 @@ type Project struct {
 	out    *types.Batch
 }
 
-// NewProject compiles exprs; names are the output columns' names.
-func NewProject(names []string, exprs []expr.Expr) (*Project, error) {
+// NewProject compiles exprs with opts; names are the output columns'
+// names.
+func NewProject(names []string, exprs []expr.Expr, opts expr.Options) (*Project, error) {
 	if len(names) != len(exprs) {
 		return nil, fmt.Errorf("runtime: project has %d names for %d expressions", len(names), len(exprs))
 	}
 	p := &Project{schema: make(types.Schema, len(exprs))}
 	for i, e := range exprs {
-		ev, err := expr.Compile(e)
+		ev, err := expr.CompileWith(e, opts)
 		if err != nil {
 			return nil, fmt.Errorf("runtime: project column %s: %w", names[i], err)
 		}

@@ -24,11 +24,11 @@ func TestFilterProject(t *testing.T) {
 	b.SetKind(4, types.Delete)
 	b.Sel = []int32{0, 1, 2, 3, 4} // row 5 is already filtered out
 	x := &expr.ColumnRef{Index: 0, T: types.BigInt(), Name: "x"}
-	f, err := NewFilter(mustCall(t, expr.FnGt, x, bigint(2)))
+	f, err := NewFilter(mustCall(t, expr.FnGt, x, bigint(2)), expr.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := NewProject([]string{"y"}, []expr.Expr{mustCall(t, expr.FnMul, x, bigint(10))})
+	p, err := NewProject([]string{"y"}, []expr.Expr{mustCall(t, expr.FnMul, x, bigint(10))}, expr.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func TestFilterProject(t *testing.T) {
 	if want := []types.ChangeKind{types.Insert, types.Insert, types.Delete}; !slices.Equal(kinds, want) {
 		t.Errorf("kinds %v, want %v", kinds, want)
 	}
-	if _, err := NewFilter(x); err == nil {
+	if _, err := NewFilter(x, expr.Options{}); err == nil {
 		t.Error("a BIGINT predicate was accepted")
 	}
 }
