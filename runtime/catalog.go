@@ -10,6 +10,7 @@ import (
 
 	"github.com/sluice-sql/sluice/broker"
 	"github.com/sluice-sql/sluice/sql"
+	"github.com/sluice-sql/sluice/sql/types"
 )
 
 // CatalogTopic is the internal compacted topic that holds the catalog: one
@@ -34,9 +35,19 @@ const catalogRecordVersion = 1
 // the CREATE TABLE statement as the user wrote it, not the Table built from
 // it: loading re-parses and re-builds it, so the stored form can never
 // drift from what the binder understands.
+//
+// A view's record also holds its columns, as the view's query typed them
+// when it was created: a view is loaded without binding its query, which
+// may read tables loaded after it.
 type catalogRecord struct {
-	Version int    `json:"version"`
-	Create  string `json:"create"`
+	Version int             `json:"version"`
+	Create  string          `json:"create"`
+	Columns []catalogColumn `json:"columns,omitempty"`
+}
+
+type catalogColumn struct {
+	Name string `json:"name"`
+	Type string `json:"type"`
 }
 
 // ErrBadCatalogRecord is returned (wrapped, with the table and offset) when
@@ -131,14 +142,36 @@ func decodeCatalogRecord(value []byte) (*sql.Table, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadCatalogRecord, err)
 	}
-	if len(stmts) != 1 || sql.Classify(stmts[0]).Kind != sql.KindCreateTable {
-		return nil, fmt.Errorf("%w: not one CREATE TABLE statement: %q", ErrBadCatalogRecord, v.Create)
+	if len(stmts) != 1 {
+		return nil, fmt.Errorf("%w: not one statement: %q", ErrBadCatalogRecord, v.Create)
 	}
-	t, err := sql.CreateTableFromAST(stmts[0])
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadCatalogRecord, err)
+	info := sql.Classify(stmts[0])
+	switch info.Kind {
+	case sql.KindCreateTable:
+		t, err := sql.CreateTableFromAST(stmts[0])
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrBadCatalogRecord, err)
+		}
+		return t, nil
+	case sql.KindCreateView:
+		q, err := sql.ViewQueryText(stmts[0])
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrBadCatalogRecord, err)
+		}
+		t := &sql.Table{Name: info.Names[0], ViewQuery: q}
+		for _, c := range v.Columns {
+			ty, err := sql.ParseType(c.Type)
+			if err != nil {
+				return nil, fmt.Errorf("%w: view %s column %s: %v", ErrBadCatalogRecord, t.Name, c.Name, err)
+			}
+			t.Schema = append(t.Schema, types.Field{Name: c.Name, Type: ty})
+		}
+		if len(t.Schema) == 0 {
+			return nil, fmt.Errorf("%w: view %s has no columns", ErrBadCatalogRecord, t.Name)
+		}
+		return t, nil
 	}
-	return t, nil
+	return nil, fmt.Errorf("%w: not a CREATE TABLE or CREATE VIEW statement: %q", ErrBadCatalogRecord, v.Create)
 }
 
 // Lookup implements sql.Catalog.
@@ -147,14 +180,21 @@ func (c *Catalog) Lookup(name string) (*sql.Table, bool) { return c.view.Lookup(
 // Names implements sql.Catalog; the names are sorted.
 func (c *Catalog) Names() []string { return c.view.Names() }
 
-// Create adds t, which st (a CREATE TABLE) declares, or returns an error
-// wrapping sql.ErrTableExists. The record is durable before t is visible.
-func (c *Catalog) Create(ctx context.Context, st sql.Statement, t *sql.Table) error {
-	if _, ok := c.view.Lookup(t.Name); ok {
+// Create adds t, which st (a CREATE TABLE or CREATE VIEW) declares, or
+// returns an error wrapping sql.ErrTableExists; with replace set, t
+// replaces a view of its name. The record is durable before t is visible.
+func (c *Catalog) Create(ctx context.Context, st sql.Statement, t *sql.Table, replace bool) error {
+	if old, ok := c.view.Lookup(t.Name); ok && !(replace && old.ViewQuery != "") {
 		return fmt.Errorf("%w: %s", sql.ErrTableExists, t.Name)
 	}
 	if c.b != nil {
-		value, err := json.Marshal(catalogRecord{Version: catalogRecordVersion, Create: st.Text})
+		rec := catalogRecord{Version: catalogRecordVersion, Create: st.Text}
+		if t.ViewQuery != "" {
+			for _, f := range t.Schema {
+				rec.Columns = append(rec.Columns, catalogColumn{Name: f.Name, Type: f.Type.String()})
+			}
+		}
+		value, err := json.Marshal(rec)
 		if err != nil {
 			return err
 		}
@@ -162,6 +202,7 @@ func (c *Catalog) Create(ctx context.Context, st sql.Statement, t *sql.Table) er
 			return err
 		}
 	}
+	_ = c.view.Drop(t.Name) // the view replaced, if any
 	return c.view.Add(t)
 }
 

@@ -267,7 +267,7 @@ func (e *Engine) exec(ctx context.Context, src string, st sql.Statement) (Result
 		}
 		e.mu.Lock()
 		defer e.mu.Unlock()
-		if err := e.mu.catalog.Create(ctx, st, t); err != nil {
+		if err := e.mu.catalog.Create(ctx, st, t, false); err != nil {
 			if !errors.Is(err, sql.ErrTableExists) {
 				return Result{}, err
 			}
@@ -278,17 +278,26 @@ func (e *Engine) exec(ctx context.Context, src string, st sql.Statement) (Result
 		}
 		e.mu.created[strings.ToLower(t.Name)] = st.Text
 		return Result{Message: "created table " + t.Name}, nil
-	case sql.KindDropTable:
+	case sql.KindCreateView:
+		return e.createView(ctx, src, st, info)
+	case sql.KindDropTable, sql.KindDropView:
+		what, other := "table", "view"
+		if info.Kind == sql.KindDropView {
+			what, other = "view", "table"
+		}
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		var dropped []string
 		for _, n := range info.Names {
 			if t, ok := e.mu.catalog.Lookup(n); ok {
+				if isView := t.ViewQuery != ""; isView != (what == "view") {
+					return Result{}, sql.Errorf(src, namePos(st, n), "%s is a %s: use DROP %s", t.Name, other, strings.ToUpper(other))
+				}
 				dropped = append(dropped, t.Name)
 				continue
 			}
 			if !info.IfExists {
-				return Result{}, sql.Errorf(src, namePos(st, n), "unknown table %q", n).
+				return Result{}, sql.Errorf(src, namePos(st, n), "unknown %s %q", what, n).
 					WithHint(sql.DidYouMean(n, e.mu.catalog.Names()))
 			}
 		}
@@ -299,9 +308,9 @@ func (e *Engine) exec(ctx context.Context, src string, st sql.Statement) (Result
 			delete(e.mu.created, strings.ToLower(n))
 		}
 		if len(dropped) == 0 {
-			return Result{Message: "no table dropped"}, nil
+			return Result{Message: "no " + what + " dropped"}, nil
 		}
-		return Result{Message: "dropped table " + strings.Join(dropped, ", ")}, nil
+		return Result{Message: "dropped " + what + " " + strings.Join(dropped, ", ")}, nil
 	case sql.KindShowTables:
 		e.mu.Lock()
 		names := e.mu.catalog.Names()
@@ -392,6 +401,9 @@ func (e *Engine) plan(src string, info sql.StatementInfo, sinkName string) (*pla
 			return nil, sql.Errorf(src, namePos(info.Query, sinkName), "unknown table %q", sinkName).
 				WithHint(sql.DidYouMean(sinkName, e.mu.catalog.Names()))
 		}
+		if t.ViewQuery != "" {
+			return nil, sql.Errorf(src, namePos(info.Query, sinkName), "%s is a view: INSERT INTO needs a table", t.Name)
+		}
 		sink = t
 	}
 	q, err := sql.Bind(info.Query, e.mu.catalog)
@@ -451,6 +463,59 @@ func (e *Engine) pipeline(name string, p *planner.Physical, newSink func(connect
 		pl.Branches = append(pl.Branches, br)
 	}
 	return pl, nil
+}
+
+// createView binds the view's query, to check it and to type its
+// columns, and stores the view. A view is a named query: reading it
+// expands the query in place (see sql.Bind).
+func (e *Engine) createView(ctx context.Context, src string, st sql.Statement, info sql.StatementInfo) (Result, error) {
+	name := info.Names[0]
+	text, err := sql.ViewQueryText(st)
+	if err != nil {
+		return Result{}, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if old, ok := e.mu.catalog.Lookup(name); ok && !(info.OrReplace && old.ViewQuery != "") {
+		what := "table"
+		if old.ViewQuery != "" {
+			what = "view"
+		}
+		return Result{}, sql.Errorf(src, namePos(st, name), "%s %q already exists", what, old.Name)
+	}
+	q, err := sql.Bind(info.Query, e.mu.catalog)
+	if err != nil {
+		return Result{}, err
+	}
+	schema := append(types.Schema(nil), q.Schema...)
+	if len(info.Columns) > 0 {
+		if len(info.Columns) != len(schema) {
+			return Result{}, sql.Errorf(src, namePos(st, name), "view %s names %d columns but its query has %d", name, len(info.Columns), len(schema))
+		}
+		for i, c := range info.Columns {
+			schema[i].Name = c
+		}
+	}
+	seen := map[string]bool{}
+	for i, f := range schema {
+		pos := info.Query.Offset
+		if i < len(info.Fields) {
+			pos = info.Fields[i]
+		}
+		if f.Type.Kind == types.KindNull {
+			return Result{}, sql.Errorf(src, pos, "column %s of view %s has no type: give it one with CAST", f.Name, name)
+		}
+		if k := strings.ToLower(f.Name); seen[k] {
+			return Result{}, sql.Errorf(src, pos, "view %s has two columns named %s: give one an alias", name, f.Name)
+		}
+		seen[strings.ToLower(f.Name)] = true
+	}
+	t := &sql.Table{Name: name, Schema: schema, ViewQuery: text}
+	if err := e.mu.catalog.Create(ctx, st, t, info.OrReplace); err != nil {
+		return Result{}, err
+	}
+	e.mu.created[strings.ToLower(name)] = st.Text
+	return Result{Message: "created view " + name}, nil
 }
 
 // exprOptions are the options expressions compile with.

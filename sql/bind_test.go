@@ -128,3 +128,21 @@ func TestMemCatalog(t *testing.T) {
 		t.Fatalf("second drop: %v, want ErrTableNotFound", err)
 	}
 }
+
+// Every type a column can have survives ParseType(t.String()).
+func TestParseTypeRoundTrip(t *testing.T) {
+	for _, ty := range []types.Type{
+		types.Boolean(), types.TinyInt(), types.SmallInt(), types.Int(), types.BigInt(),
+		types.Float(), types.Double(), types.Decimal(10, 2), types.Decimal(38, 0),
+		types.String(), types.Varchar(7), types.Bytes(), types.Date(), types.Timestamp(3),
+		types.Timestamp(0), types.Interval(), types.JSON(), types.BigInt().WithNotNull(true),
+	} {
+		got, err := ParseType(ty.String())
+		if err != nil || got != ty {
+			t.Errorf("ParseType(%q) = %v, %v; want %v", ty.String(), got, err, ty)
+		}
+	}
+	if _, err := ParseType("BIGGERINT"); err == nil {
+		t.Error("ParseType(BIGGERINT) did not fail")
+	}
+}

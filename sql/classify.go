@@ -23,8 +23,14 @@ const (
 	KindExplain
 	// KindDescribe is DESCRIBE (or DESC) of the table in Names.
 	KindDescribe
-	// KindShowCreateTable is SHOW CREATE TABLE of the table in Names.
+	// KindShowCreateTable is SHOW CREATE TABLE (or VIEW) of the table in
+	// Names.
 	KindShowCreateTable
+	// KindCreateView is CREATE [OR REPLACE] VIEW Names[0] [(Columns)] AS
+	// Query.
+	KindCreateView
+	// KindDropView is DROP VIEW [IF EXISTS] of the views in Names.
+	KindDropView
 )
 
 // StatementInfo is what an executor needs of one statement, read from the
@@ -45,6 +51,10 @@ type StatementInfo struct {
 	// fields, for errors about one output column.
 	Query  Statement
 	Fields []int
+	// Columns are the column names a CREATE VIEW gives, if any;
+	// OrReplace is its OR REPLACE.
+	Columns   []string
+	OrReplace bool
 	// Unsupported says what is not supported yet, for KindUnsupported.
 	Unsupported string
 }
@@ -58,10 +68,10 @@ func Classify(st Statement) StatementInfo {
 	case *ast.CreateTableStmt:
 		return StatementInfo{Kind: KindCreateTable, IfExists: n.IfNotExists}
 	case *ast.DropTableStmt:
-		if n.IsView {
-			return StatementInfo{Unsupported: "DROP VIEW"}
-		}
 		info := StatementInfo{Kind: KindDropTable, IfExists: n.IfExists}
+		if n.IsView {
+			info.Kind = KindDropView
+		}
 		for _, t := range n.Tables {
 			info.Names = append(info.Names, t.Name.O)
 		}
@@ -70,7 +80,7 @@ func Classify(st Statement) StatementInfo {
 		switch {
 		case n.Tp == ast.ShowTables && n.Pattern == nil && n.Where == nil:
 			return StatementInfo{Kind: KindShowTables}
-		case n.Tp == ast.ShowCreateTable && n.Table != nil:
+		case (n.Tp == ast.ShowCreateTable || n.Tp == ast.ShowCreateView) && n.Table != nil:
 			return StatementInfo{Kind: KindShowCreateTable, Names: []string{n.Table.Name.O}}
 		}
 		return StatementInfo{Unsupported: "this SHOW statement"}
@@ -103,6 +113,18 @@ func Classify(st Statement) StatementInfo {
 		return info
 	case *ast.SelectStmt:
 		return StatementInfo{Kind: KindSelect, Query: st, Fields: fieldOffsets(st, n)}
+	case *ast.CreateViewStmt:
+		if n.ViewName == nil || n.Select == nil {
+			return StatementInfo{Unsupported: "this CREATE VIEW"}
+		}
+		q := st
+		q.Node = n.Select
+		info := StatementInfo{Kind: KindCreateView, Names: []string{n.ViewName.Name.O}, Query: q,
+			Fields: fieldOffsets(st, firstSelect(n.Select)), OrReplace: n.OrReplace}
+		for _, c := range n.Cols {
+			info.Columns = append(info.Columns, c.O)
+		}
+		return info
 	case *ast.SetOprStmt:
 		return StatementInfo{Kind: KindSelect, Query: st, Fields: fieldOffsets(st, firstSelect(n))}
 	case *ast.InsertStmt:
