@@ -37,57 +37,110 @@ type tableRenderer struct{}
 func (tableRenderer) table() bool { return true }
 
 func (tableRenderer) render(w io.Writer, res runtime.Result) error {
-	cells := make([][]string, len(res.Rows))
-	width := make([]int, len(res.Columns))
-	for c, f := range res.Columns {
-		width[c] = utf8.RuneCountInString(f.Name)
+	t := &tableWriter{w: w, cols: res.Columns}
+	if err := t.rows(res.Rows); err != nil {
+		return err
 	}
-	for r, row := range res.Rows {
+	return t.end("")
+}
+
+func (tableRenderer) writer(w io.Writer, cols types.Schema) rowWriter {
+	return &tableWriter{w: w, cols: cols}
+}
+
+// tableWriter prints a table as its rows come: the columns take the
+// widths of the header and the first rows, and later rows wider than that
+// push their line out rather than wait for the end. Given every row at
+// once it prints an aligned table.
+type tableWriter struct {
+	w       io.Writer
+	cols    types.Schema
+	width   []int
+	started bool
+	n       int
+}
+
+func (t *tableWriter) rows(rows [][]any) error {
+	cells := make([][]string, len(rows))
+	if !t.started {
+		t.width = make([]int, len(t.cols))
+		for c, f := range t.cols {
+			t.width[c] = utf8.RuneCountInString(f.Name)
+		}
+	}
+	for r, row := range rows {
 		cells[r] = make([]string, len(row))
 		for c, v := range row {
-			s := types.Text(v, res.Columns[c].Type)
-			cells[r][c] = s
-			width[c] = max(width[c], utf8.RuneCountInString(s))
+			cells[r][c] = types.Text(v, t.cols[c].Type)
+			if !t.started {
+				t.width[c] = max(t.width[c], utf8.RuneCountInString(cells[r][c]))
+			}
 		}
 	}
 	var b strings.Builder
-	line := func(vals []string, header bool) {
-		for c, s := range vals {
-			if c > 0 {
-				b.WriteString(" | ")
-			}
-			pad := strings.Repeat(" ", width[c]-utf8.RuneCountInString(s))
-			if !header && rightAligned(res.Columns[c].Type) {
-				b.WriteString(pad + s)
-			} else if c == len(vals)-1 {
-				b.WriteString(s)
-			} else {
-				b.WriteString(s + pad)
-			}
-		}
-		b.WriteByte('\n')
+	if !t.started {
+		t.header(&b)
 	}
-	names := make([]string, len(res.Columns))
-	for c, f := range res.Columns {
+	for _, row := range cells {
+		t.line(&b, row, false)
+	}
+	t.n += len(rows)
+	_, err := io.WriteString(t.w, b.String())
+	return err
+}
+
+func (t *tableWriter) header(b *strings.Builder) {
+	t.started = true
+	names := make([]string, len(t.cols))
+	for c, f := range t.cols {
 		names[c] = f.Name
 	}
-	line(names, true)
-	for c := range res.Columns {
+	t.line(b, names, true)
+	for c := range t.cols {
 		if c > 0 {
 			b.WriteString("-+-")
 		}
-		b.WriteString(strings.Repeat("-", width[c]))
+		b.WriteString(strings.Repeat("-", t.width[c]))
 	}
 	b.WriteByte('\n')
-	for _, row := range cells {
-		line(row, false)
+}
+
+func (t *tableWriter) line(b *strings.Builder, vals []string, header bool) {
+	for c, s := range vals {
+		if c > 0 {
+			b.WriteString(" | ")
+		}
+		pad := strings.Repeat(" ", max(t.width[c]-utf8.RuneCountInString(s), 0))
+		if !header && rightAligned(t.cols[c].Type) {
+			b.WriteString(pad + s)
+		} else if c == len(vals)-1 {
+			b.WriteString(s)
+		} else {
+			b.WriteString(s + pad)
+		}
 	}
-	if n := len(res.Rows); n == 1 {
-		b.WriteString("(1 row)\n")
+	b.WriteByte('\n')
+}
+
+// end prints the header if no row came, and the row count, with note
+// (such as "interrupted") when there is one.
+func (t *tableWriter) end(note string) error {
+	var b strings.Builder
+	if !t.started {
+		if err := t.rows(nil); err != nil {
+			return err
+		}
+	}
+	if t.n == 1 {
+		b.WriteString("(1 row")
 	} else {
-		fmt.Fprintf(&b, "(%d rows)\n", n)
+		fmt.Fprintf(&b, "(%d rows", t.n)
 	}
-	_, err := io.WriteString(w, b.String())
+	if note != "" {
+		b.WriteString("; " + note)
+	}
+	b.WriteString(")\n")
+	_, err := io.WriteString(t.w, b.String())
 	return err
 }
 
@@ -97,9 +150,31 @@ type jsonRenderer struct{}
 
 func (jsonRenderer) table() bool { return false }
 
-func (jsonRenderer) render(w io.Writer, res runtime.Result) error {
-	var b []byte
-	for _, row := range res.Rows {
+func (r jsonRenderer) render(w io.Writer, res runtime.Result) error {
+	jw := r.writer(w, res.Columns)
+	if err := jw.rows(res.Rows); err != nil {
+		return err
+	}
+	return jw.end("")
+}
+
+func (jsonRenderer) writer(w io.Writer, cols types.Schema) rowWriter {
+	return &jsonWriter{w: w, cols: cols}
+}
+
+// jsonWriter prints rows as JSON lines as they come.
+type jsonWriter struct {
+	w    io.Writer
+	cols types.Schema
+	b    []byte
+}
+
+func (j *jsonWriter) end(string) error { return nil }
+
+func (j *jsonWriter) rows(rows [][]any) error {
+	w, res, b := j.w, runtime.Result{Columns: j.cols}, j.b
+	defer func() { j.b = b }()
+	for _, row := range rows {
 		b = append(b[:0], '{')
 		for c, v := range row {
 			if c > 0 {
@@ -141,16 +216,45 @@ type csvRenderer struct{}
 
 func (csvRenderer) table() bool { return false }
 
-func (csvRenderer) render(w io.Writer, res runtime.Result) error {
-	cw := csv.NewWriter(w)
-	rec := make([]string, len(res.Columns))
-	for c, f := range res.Columns {
-		rec[c] = f.Name
-	}
-	if err := cw.Write(rec); err != nil {
+func (r csvRenderer) render(w io.Writer, res runtime.Result) error {
+	cw := r.writer(w, res.Columns)
+	if err := cw.rows(res.Rows); err != nil {
 		return err
 	}
-	for _, row := range res.Rows {
+	return cw.end("")
+}
+
+func (csvRenderer) writer(w io.Writer, cols types.Schema) rowWriter {
+	return &csvWriter{cw: csv.NewWriter(w), cols: cols}
+}
+
+// csvWriter prints the header line, then rows as they come.
+type csvWriter struct {
+	cw      *csv.Writer
+	cols    types.Schema
+	started bool
+}
+
+func (c *csvWriter) end(string) error {
+	if !c.started {
+		return c.rows(nil)
+	}
+	return nil
+}
+
+func (w *csvWriter) rows(rows [][]any) error {
+	cw, res := w.cw, runtime.Result{Columns: w.cols}
+	rec := make([]string, len(res.Columns))
+	if !w.started {
+		w.started = true
+		for c, f := range res.Columns {
+			rec[c] = f.Name
+		}
+		if err := cw.Write(rec); err != nil {
+			return err
+		}
+	}
+	for _, row := range rows {
 		for c, v := range row {
 			rec[c] = ""
 			if v != nil {

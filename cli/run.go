@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-sql/sluice/runtime"
+	"github.com/sluice-sql/sluice/sql/types"
 )
 
 func (a *app) runCommand() *cobra.Command {
@@ -96,6 +97,12 @@ func (a *app) run(ctx context.Context, text string, r renderer, parallelism int)
 		info = a.env.Stderr
 	}
 	err = e.Run(sigCtx, text, func(res runtime.Result) error {
+		if res.Stream != nil {
+			if !res.Bounded {
+				fmt.Fprintln(a.env.Stderr, "the query reads an unbounded source: rows print as they come until interrupted (Ctrl-C)")
+			}
+			return printStream(sigCtx, out, r, res, true)
+		}
 		if res.Columns != nil {
 			return r.render(out, res)
 		}
@@ -139,6 +146,55 @@ func jobSummary(e *runtime.Engine, id string) string {
 
 // renderer prints result sets.
 type renderer interface {
+	// table reports whether the output is for a person (messages go to
+	// stdout with it) rather than for a program (messages go to stderr).
 	table() bool
+	// render prints a whole result set.
 	render(w io.Writer, res runtime.Result) error
+	// writer prints a result set as its rows come.
+	writer(w io.Writer, cols types.Schema) rowWriter
 }
+
+// rowWriter prints the rows of one result set in chunks, then its end.
+type rowWriter interface {
+	rows(rows [][]any) error
+	// end finishes the result set; note says why it ended early, if it
+	// did ("interrupted").
+	end(note string) error
+}
+
+// printStream prints the rows of a SELECT as they come, until the query
+// ends or ctx does (Ctrl-C), which ends a push query and is reported by
+// returning errInterrupted after the rows so far. aligned collects a
+// bounded result first, so that a table's columns line up.
+func printStream(ctx context.Context, w io.Writer, r renderer, res runtime.Result, aligned bool) error {
+	if aligned && res.Bounded {
+		rows, err := res.Stream.Collect(ctx, maxAlignedRows)
+		if err != nil {
+			return err
+		}
+		res.Rows, res.Stream = rows, nil
+		return r.render(w, res)
+	}
+	rw := r.writer(w, res.Columns)
+	for {
+		rows, err := res.Stream.Next(ctx)
+		switch {
+		case err == io.EOF:
+			return rw.end("")
+		case err != nil && ctx.Err() != nil:
+			if eerr := rw.end("interrupted"); eerr != nil {
+				return eerr
+			}
+			return errInterrupted
+		case err != nil:
+			return err
+		}
+		if err := rw.rows(rows); err != nil {
+			return err
+		}
+	}
+}
+
+// maxAlignedRows bounds the rows `sluice run` holds to align a table.
+const maxAlignedRows = runtime.DefaultMaxResultRows

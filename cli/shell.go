@@ -195,6 +195,9 @@ func (a *app) shellExec(ctx context.Context, e *runtime.Engine, text string, r r
 		info = a.env.Stderr
 	}
 	err := e.Run(sigCtx, text, func(res runtime.Result) error {
+		if res.Stream != nil {
+			return printStream(sigCtx, out, r, res, false)
+		}
 		if res.Columns != nil {
 			return r.render(out, res)
 		}
@@ -220,6 +223,10 @@ func (a *app) shellExec(ctx context.Context, e *runtime.Engine, text string, r r
 	})
 	switch {
 	case err == nil:
+		return true
+	case errors.Is(err, errInterrupted):
+		// Ctrl-C is how a push query ends: the rows so far and
+		// "interrupted" are printed, and nothing failed.
 		return true
 	case sigCtx.Err() != nil && ctx.Err() == nil:
 		fmt.Fprintln(a.env.Stderr, "interrupted")

@@ -87,14 +87,19 @@ type Result struct {
 	Statement string
 	// Message says what happened, for a person: "created table bids".
 	Message string
-	// JobID is the job an INSERT started; Bounded reports whether its
-	// sources end, so that the job finishes on its own.
+	// JobID is the job an INSERT started. Bounded reports whether the
+	// sources of that job, or of a SELECT, end, so that it finishes on
+	// its own.
 	JobID   string
 	Bounded bool
 	// Columns and Rows are a result set. Each row holds one value per
 	// column in the Go form of types.Vector.Value (nil for NULL).
 	Columns types.Schema
 	Rows    [][]any
+	// Stream is set instead of Rows for a SELECT that Run started: its
+	// rows as they come. It is valid until Run's callback returns, which
+	// closes it (stopping the query if it still runs).
+	Stream *RowStream
 }
 
 // Engine executes SQL statements: it keeps the catalog and runs the jobs
@@ -178,9 +183,12 @@ func (e *Engine) Close() error {
 // error in the SQL itself is a *sql.Error pointing into text. The whole
 // script is parsed before anything runs, so a syntax error anywhere runs
 // nothing.
+//
+// A SELECT's rows are collected into its Result's Rows, so a SELECT over
+// an unbounded source is refused: use Run to stream one.
 func (e *Engine) Exec(ctx context.Context, text string) ([]Result, error) {
 	var out []Result
-	err := e.Run(ctx, text, func(r Result) error {
+	err := e.run(ctx, text, true, func(r Result) error {
 		out = append(out, r)
 		return nil
 	})
@@ -188,20 +196,31 @@ func (e *Engine) Exec(ctx context.Context, text string) ([]Result, error) {
 }
 
 // Run is Exec calling each with every statement's result before the next
-// statement runs (so a caller may, say, wait for an INSERT's job first).
-// An error from each stops the script and is returned.
+// statement runs (so a caller may, say, wait for an INSERT's job first),
+// and streaming SELECTs: a SELECT's Result has Stream instead of Rows,
+// which each reads while the query runs, however long (a push query over
+// an unbounded source runs until ctx ends or each returns). An error from
+// each stops the script and is returned.
 func (e *Engine) Run(ctx context.Context, text string, each func(Result) error) error {
+	return e.run(ctx, text, false, each)
+}
+
+func (e *Engine) run(ctx context.Context, text string, collect bool, each func(Result) error) error {
 	stmts, err := sql.Parse(text)
 	if err != nil {
 		return err
 	}
 	for _, st := range stmts {
-		r, err := e.exec(ctx, text, st)
+		r, err := e.exec(ctx, text, st, collect)
 		if err != nil {
 			return err
 		}
 		r.Statement = st.Text
-		if err := each(r); err != nil {
+		err = each(r)
+		if r.Stream != nil {
+			r.Stream.Close()
+		}
+		if err != nil {
 			return err
 		}
 	}
@@ -252,7 +271,7 @@ func (e *Engine) job(id string) (*engineJob, error) {
 	return j, nil
 }
 
-func (e *Engine) exec(ctx context.Context, src string, st sql.Statement) (Result, error) {
+func (e *Engine) exec(ctx context.Context, src string, st sql.Statement, collect bool) (Result, error) {
 	info := sql.Classify(st)
 	switch info.Kind {
 	case sql.KindCommand:
@@ -323,7 +342,7 @@ func (e *Engine) exec(ctx context.Context, src string, st sql.Statement) (Result
 	case sql.KindInsert:
 		return e.insert(src, st, info)
 	case sql.KindSelect:
-		return e.query(ctx, src, info)
+		return e.query(ctx, src, info, collect)
 	case sql.KindExplain:
 		return e.explain(src, info)
 	case sql.KindDescribe, sql.KindShowCreateTable:
@@ -649,19 +668,21 @@ func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") 
 // query runs a SELECT over bounded sources to completion and returns its
 // rows. A SELECT over an unbounded source would never return: until push
 // queries stream rows to the shell, it is refused.
-func (e *Engine) query(ctx context.Context, src string, info sql.StatementInfo) (Result, error) {
+func (e *Engine) query(ctx context.Context, src string, info sql.StatementInfo, collect bool) (Result, error) {
 	p, err := e.plan(src, info, "")
 	if err != nil {
 		return Result{}, err
 	}
-	for _, s := range p.Sources() {
-		if !Bounded(s.Table.Options) {
-			return Result{}, sql.Errorf(src, s.TablePos,
-				"table %s is unbounded, so this SELECT would never end: write it to a table with INSERT INTO, or bound the source", s.Table.Name)
+	if collect {
+		for _, s := range p.Sources() {
+			if !Bounded(s.Table.Options) {
+				return Result{}, sql.Errorf(src, s.TablePos,
+					"table %s is unbounded, so this SELECT would never end: write it to a table with INSERT INTO, or bound the source", s.Table.Name)
+			}
 		}
 	}
-	c := &resultSink{limit: e.settings().maxResultRows}
-	pl, err := e.pipeline("select", p, func(connectors.Split) (connectors.Sink, error) { return c, nil })
+	s := newRowStream(p.Schema)
+	pl, err := e.pipeline("select", p, func(connectors.Split) (connectors.Sink, error) { return &streamSink{s: s}, nil })
 	if err != nil {
 		return Result{}, err
 	}
@@ -669,47 +690,26 @@ func (e *Engine) query(ctx context.Context, src string, info sql.StatementInfo) 
 	if err != nil {
 		return Result{}, err
 	}
-	if err := job.Start(ctx); err != nil {
+	if err := s.start(ctx, job); err != nil {
 		return Result{}, err
 	}
-	if err := job.Wait(); err != nil {
+	r := Result{Columns: p.Schema, Bounded: bounded(p)}
+	if !collect {
+		r.Stream = s
+		return r, nil
+	}
+	if r.Rows, err = s.Collect(ctx, e.settings().maxResultRows); err != nil {
 		return Result{}, err
 	}
-	return Result{Columns: p.Schema, Rows: c.rows}, nil
+	if r.Rows == nil {
+		r.Rows = [][]any{}
+	}
+	return r, nil
 }
 
 // Bounded reports whether a table with these connector options ends on
 // its own (see registry.Bounded).
 func Bounded(opts map[string]string) bool { return registry.Bounded(opts) }
-
-// resultSink is the sink of a SELECT: it keeps the rows for the caller. It
-// is shared by every instance of the query, hence the lock.
-type resultSink struct {
-	limit int
-	mu    sync.Mutex
-	rows  [][]any
-}
-
-func (c *resultSink) Open(context.Context) error { return nil }
-
-func (c *resultSink) Write(_ context.Context, b *types.Batch) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.rows)+b.Live() > c.limit {
-		return fmt.Errorf("%w: more than %d (write it to a table with INSERT INTO)", ErrTooManyRows, c.limit)
-	}
-	b.ForEach(func(i int) {
-		row := make([]any, len(b.Cols))
-		for k, v := range b.Cols {
-			row[k] = v.Value(i)
-		}
-		c.rows = append(c.rows, row)
-	})
-	return nil
-}
-
-func (c *resultSink) Flush(context.Context) error { return nil }
-func (c *resultSink) Close() error                { return nil }
 
 // namePos finds where st names the table name (as a word, possibly
 // quoted), for an error about it; the statement's start when it does not.

@@ -257,3 +257,71 @@ SELECT id, NOW(), CURRENT_TIMESTAMP > TIMESTAMP '2030-01-01 00:00:00' FROM one W
 		}
 	}
 }
+
+// Run streams a SELECT over an unbounded source as a push query: rows
+// arrive while it runs, and the end of the callback stops it. Exec, which
+// collects, refuses it with a positioned error.
+func TestEnginePushQuery(t *testing.T) {
+	checkNoLeak(t)
+	e, err := NewEngine(EngineOptions{Parallelism: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	ctx := context.Background()
+	if _, err := e.Exec(ctx, `CREATE TABLE live (auction BIGINT, bidder BIGINT, price BIGINT, channel STRING, url STRING,
+  date_time TIMESTAMP(3), extra STRING) WITH ('connector'='nexmark', 'nexmark.table'='bid')`); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.Exec(ctx, "SELECT auction FROM live")
+	var se *sql.Error
+	if !errors.As(err, &se) || se.Column != 21 || !strings.Contains(se.Msg, "table live is unbounded") {
+		t.Fatalf("Exec of an unbounded SELECT: %v", err)
+	}
+
+	var got int
+	var stream *RowStream
+	err = e.Run(ctx, "SELECT auction, price * 2 FROM live WHERE price > 0", func(r Result) error {
+		if r.Stream == nil || r.Bounded || len(r.Columns) != 2 {
+			return fmt.Errorf("result %+v: want an unbounded stream of 2 columns", r)
+		}
+		stream = r.Stream
+		for got < 50_000 {
+			rows, err := r.Stream.Next(ctx)
+			if err != nil {
+				return err
+			}
+			for _, row := range rows {
+				if row[1].(int64) <= 0 {
+					return fmt.Errorf("row %v: the filter let price <= 0 through", row)
+				}
+			}
+			got += len(rows)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Returning from the callback stopped the query.
+	if _, err := stream.Next(ctx); !errors.Is(err, ErrCancelled) {
+		t.Fatalf("Next after the callback: %v, want ErrCancelled", err)
+	}
+
+	// A context that ends stops a push query too, and Next says why.
+	cctx, cancel := context.WithCancel(ctx)
+	err = e.Run(cctx, "SELECT auction FROM live", func(r Result) error {
+		if _, err := r.Stream.Next(cctx); err != nil {
+			return err
+		}
+		cancel()
+		for {
+			if _, err := r.Stream.Next(ctx); err != nil {
+				return err
+			}
+		}
+	})
+	if !errors.Is(err, ErrCancelled) && !errors.Is(err, context.Canceled) {
+		t.Fatalf("push query after cancel: %v", err)
+	}
+}

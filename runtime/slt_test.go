@@ -251,6 +251,16 @@ func sltExec(ctx context.Context, e *Engine, text string) (*Result, error) {
 				return fmt.Errorf("job %s: %w", r.JobID, err)
 			}
 		}
+		if r.Stream != nil {
+			if !r.Bounded {
+				return fmt.Errorf("SELECT over an unbounded source: it would never end")
+			}
+			rows, err := r.Stream.Collect(ctx, 1_000_000)
+			if err != nil {
+				return err
+			}
+			r.Rows, r.Stream = rows, nil
+		}
 		if r.Columns != nil {
 			last = &r
 		}
