@@ -807,8 +807,10 @@ func (b *binder) arrow(n *ast.FuncCallExpr) (expr.Expr, error) {
 	return b.call(expr.FnJSONUnquote, pos, e)
 }
 
-// cast binds CAST(x AS T), which reaches the parser as __cx(x, N) with T
-// in the dialect's Casts[N].
+// cast binds CAST(x AS T) and TRY_CAST(x AS T), which reach the parser as
+// __cx(x, N) with T in the dialect's Casts[N]. A TRY_CAST is a call, not an
+// expr.Cast, so that it keeps its kind through every rewrite that rebuilds
+// a Cast from its Arg and T.
 func (b *binder) cast(n *ast.FuncCallExpr) (expr.Expr, error) {
 	i := -1
 	if len(n.Args) == 2 {
@@ -823,7 +825,11 @@ func (b *binder) cast(n *ast.FuncCallExpr) (expr.Expr, error) {
 	}
 	c := b.d.Casts[i]
 	b.loc.seek(c.Pos)
-	b.loc.skip("CAST")
+	kw := "CAST"
+	if c.Try {
+		kw = "TRY_CAST"
+	}
+	b.loc.skip(kw)
 	b.loc.skip("(")
 	x, err := b.expr(n.Args[0])
 	if err != nil {
@@ -836,6 +842,9 @@ func (b *binder) cast(n *ast.FuncCallExpr) (expr.Expr, error) {
 	}
 	if x.Type().Kind == types.KindNull {
 		return &expr.Const{T: t}, nil
+	}
+	if c.Try {
+		return &expr.Call{Fn: expr.FnTryCast, Args: []expr.Expr{x}, T: t}, nil
 	}
 	return &expr.Cast{Arg: x, T: t.WithNotNull(x.Type().NotNull)}, nil
 }

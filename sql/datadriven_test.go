@@ -120,7 +120,11 @@ func writeSideTable(b *strings.Builder, src string, d *Dialect) {
 		b.WriteString("materialized\n")
 	}
 	for i, c := range d.Casts {
-		fmt.Fprintf(b, "cast %d: %q as %s\n", i, src[c.Pos:c.End], c.Type)
+		kind := "cast"
+		if c.Try {
+			kind = "try cast"
+		}
+		fmt.Fprintf(b, "%s %d: %q as %s\n", kind, i, src[c.Pos:c.End], c.Type)
 	}
 	for _, f := range d.TableFunctions {
 		fmt.Fprintf(b, "table function %s %s: table %s (at %s), time column %s (at %s)", f.Placeholder, f.Name, f.Table, at(f.TablePos), f.TimeColumn, at(f.TimeColumnPos))

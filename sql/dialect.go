@@ -30,8 +30,8 @@ type Dialect struct {
 	// Materialized is set for CREATE MATERIALIZED VIEW, which reaches the
 	// TiDB parser as CREATE VIEW.
 	Materialized bool
-	// Casts are the CASTs of the statement. Cast i reaches the TiDB parser
-	// as the call `__cx(expr, i)`.
+	// Casts are the CASTs and TRY_CASTs of the statement. Cast i reaches
+	// the TiDB parser as the call `__cx(expr, i)`.
 	Casts []Cast
 	// TableFunctions are the window table functions in FROM. Table function
 	// i reaches the TiDB parser as the table name `__tvf<i>`.
@@ -91,8 +91,11 @@ type ColumnType struct {
 	TypePos int
 }
 
-// Cast is `CAST(expr AS Type)`.
+// Cast is `CAST(expr AS Type)` or `TRY_CAST(expr AS Type)`.
 type Cast struct {
+	// Try is set for TRY_CAST, which gives NULL for a value that does not
+	// convert instead of failing.
+	Try bool
 	// Pos is where CAST starts; End is just past its closing parenthesis.
 	Pos, End int
 	// Type is the target type in upper case without spaces, as ColumnType.

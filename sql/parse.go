@@ -107,8 +107,86 @@ func tidbParse(p *parser.Parser, src string, base int, text string) ([]ast.StmtN
 		e.Msg = "syntax error at end of input"
 	} else {
 		e.Msg = fmt.Sprintf("syntax error at or near %q", firstWord(src, base+off, base+len(text)))
+		e.Hint = reservedHint(p, src, base, text, off)
 	}
 	return nil, e
+}
+
+// reservedHint explains a syntax error at offset off of text (which
+// stands at base in src, and does not end there) when its cause is a
+// MySQL reserved word used as a name: the word at off, or the one just
+// before it (`SELECT rank FROM t` fails at FROM). A word is blamed only
+// when, quoted, it lets the parser get past the token after it, so that a
+// keyword in its place (`WHERE GROUP BY a`) is not; and not right after
+// an operand, where quoted it would only become an alias (`FROM t WHERE
+// ORDER BY a` parses with "WHERE" quoted). It returns "" for any other
+// error.
+func reservedHint(p *parser.Parser, src string, base int, text string, off int) string {
+	all, err := tokenize(src, base, base+len(text))
+	if err != nil {
+		return ""
+	}
+	toks := significant(all)
+	at := 0
+	for at < len(toks) && toks[at].pos < base+off {
+		at++
+	}
+	for _, i := range []int{at, at - 1} {
+		if i < 0 || i >= len(toks) {
+			continue
+		}
+		t := toks[i]
+		from, to := t.pos-base, t.end-base
+		if t.kind != tokIdent || text[from:to] != t.text || !isReserved(t.text) {
+			continue // not a reserved word, or one the dialect rewrote
+		}
+		if i > 0 && endsOperand(toks[i-1]) {
+			continue
+		}
+		next := len(text) // where the token after the word starts
+		if i+1 < len(toks) {
+			next = toks[i+1].pos - base
+		}
+		quoted := text[:from] + `"` + t.text + `"` + text[to:]
+		_, _, err := p.Parse(quoted, "", "")
+		if err != nil {
+			// Offsets after the word are 2 further on in quoted.
+			if o, ok := tidbErrorOffset(err.Error(), quoted); !ok || o-2 <= next {
+				continue
+			}
+		}
+		return reservedWordHint(t.text)
+	}
+	return ""
+}
+
+// reservedWordHint is the hint for reserved word w used as a name.
+func reservedWordHint(w string) string {
+	return fmt.Sprintf(`%s is a reserved word: quote it as "%s" to use it as a name`, strings.ToUpper(w), w)
+}
+
+// endsOperand reports whether t can end an operand: a name, a literal or
+// a closing parenthesis.
+func endsOperand(t token) bool {
+	switch t.kind {
+	case tokIdent:
+		return !isReserved(t.text)
+	case tokQuotedIdent, tokString, tokNumber:
+		return true
+	}
+	return t.isPunct(")")
+}
+
+// isReserved reports whether w is a reserved word of the TiDB parser,
+// which it reads as a keyword wherever it stands. Only errors ask, so a
+// scan of the parser's list will do.
+func isReserved(w string) bool {
+	for _, k := range parser.Keywords {
+		if k.Reserved && strings.EqualFold(k.Word, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // tidbErrorOffset finds where in text a TiDB syntax error is. The parser

@@ -111,12 +111,14 @@ func (r *rewriter) splitArgs(open, close int) [][2]int {
 	return append(args, [2]int{from, close})
 }
 
-// casts rewrites every CAST(x AS T) into `__cx(x ,N    )`: MySQL's CAST
-// takes only a few target types, so all casts take one path to the binder,
-// which reads the type from Casts[N].
+// casts rewrites every CAST(x AS T) into `__cx(x ,N    )` and every
+// TRY_CAST(x AS T) into `    __cx(x ,N    )`: MySQL's CAST takes only a
+// few target types and MySQL has no TRY_CAST, so all casts take one path
+// to the binder, which reads the type and the kind from Casts[N].
 func (r *rewriter) casts() error {
 	for i := 0; i+1 < len(r.toks); i++ {
-		if !r.toks[i].is("CAST") || !r.toks[i+1].isPunct("(") {
+		try := r.toks[i].is("TRY_CAST")
+		if !(try || r.toks[i].is("CAST")) || !r.toks[i+1].isPunct("(") {
 			continue
 		}
 		cl := r.closing(i + 1)
@@ -135,7 +137,7 @@ func (r *rewriter) casts() error {
 			}
 		}
 		if as < 0 || as+1 == cl {
-			return r.errorf(r.toks[cl].pos, "expected AS and a type in CAST")
+			return r.errorf(r.toks[cl].pos, "expected AS and a type in %s", strings.ToUpper(r.toks[i].text))
 		}
 		arg := "," + strconv.Itoa(len(r.d.Casts))
 		end := r.toks[cl].pos
@@ -143,10 +145,15 @@ func (r *rewriter) casts() error {
 			return r.errorf(pos, "too many CASTs in one statement")
 		}
 		r.d.Casts = append(r.d.Casts, Cast{
-			Pos: r.toks[i].pos, End: r.toks[cl].end,
+			Try: try, Pos: r.toks[i].pos, End: r.toks[cl].end,
 			Type: typeText(r.toks[as+1 : cl]), TypePos: r.toks[as+1].pos,
 		})
-		r.write(RewriteCast, r.toks[i].pos, r.toks[i].end, "__cx")
+		// The name ends where the user's did, just before the parenthesis.
+		name := "__cx"
+		if try {
+			name = "    __cx"
+		}
+		r.write(RewriteCast, r.toks[i].pos, r.toks[i].end, name)
 		r.write("", r.toks[as].pos, end, arg)
 	}
 	return nil
@@ -230,11 +237,30 @@ func (r *rewriter) columnList(open, close int) error {
 			}
 			r.blank(RewriteWatermark, from, to)
 		case first.kind == tokIdent && isConstraintWord(first.text):
+			if r.namesColumn(a) && isReserved(first.text) {
+				// The TiDB parser would read an index and fail further on.
+				return r.errorf(first.pos, "syntax error at or near %q", first.text).WithHint(reservedWordHint(first.text))
+			}
 		case first.kind == tokIdent || first.kind == tokQuotedIdent:
 			r.column(a)
 		}
 	}
 	return nil
+}
+
+// namesColumn reports whether definition a, which starts with a
+// constraint word, rather declares a column named by that word (`key
+// STRING`): a type follows the word, not an index name and its column
+// list.
+func (r *rewriter) namesColumn(a [2]int) bool {
+	t := r.tok(a[0] + 1)
+	if a[0]+1 >= a[1] || t.kind != tokIdent {
+		return false
+	}
+	if _, ok := declaredType(strings.ToUpper(t.text)); !ok {
+		return false
+	}
+	return !r.tok(a[0]+2).isPunct("(") || r.tok(a[0]+3).kind == tokNumber
 }
 
 func isConstraintWord(w string) bool {

@@ -53,20 +53,14 @@ func compileArith(c *Call, rt types.Type) (Evaluator, error) {
 				return newIntArith(c.Fn, op, a, b, rt)
 			}
 			e := &mulWide{fn: c.Fn, rt: rt}
-			if e.a, err = newOperand(a); err != nil {
-				return nil, err
-			}
-			if e.b, err = newOperand(b); err != nil {
+			if e.a, e.b, err = newOperands(a, b); err != nil {
 				return nil, err
 			}
 			return e, nil
 		}
 	}
 	e := &decArith{fn: c.Fn, op: op, rt: rt}
-	if e.a, err = newOperand(a); err != nil {
-		return nil, err
-	}
-	if e.b, err = newOperand(b); err != nil {
+	if e.a, e.b, err = newOperands(a, b); err != nil {
 		return nil, err
 	}
 	return e, nil
@@ -89,21 +83,14 @@ type intArith struct {
 func newIntArith(fn string, op arithOp, a, b Expr, rt types.Type) (Evaluator, error) {
 	e := &intArith{fn: fn, op: op, rt: rt}
 	var err error
-	if e.a, err = newOperand(a); err != nil {
-		return nil, err
-	}
-	if e.b, err = newOperand(b); err != nil {
+	if e.a, e.b, err = newOperands(a, b); err != nil {
 		return nil, err
 	}
 	return e, nil
 }
 
 func (e *intArith) Eval(in *types.Batch, out *types.Vector) error {
-	av, err := e.a.vec(in)
-	if err != nil {
-		return err
-	}
-	bv, err := e.b.vec(in)
+	av, bv, err := vecs(in, e.a, e.b)
 	if err != nil {
 		return err
 	}
@@ -320,21 +307,14 @@ type floatArith struct {
 func newFloatArith(fn string, op arithOp, a, b Expr, rt types.Type) (Evaluator, error) {
 	e := &floatArith{fn: fn, op: op, rt: rt}
 	var err error
-	if e.a, err = newOperand(a); err != nil {
-		return nil, err
-	}
-	if e.b, err = newOperand(b); err != nil {
+	if e.a, e.b, err = newOperands(a, b); err != nil {
 		return nil, err
 	}
 	return e, nil
 }
 
 func (e *floatArith) Eval(in *types.Batch, out *types.Vector) error {
-	av, err := e.a.vec(in)
-	if err != nil {
-		return err
-	}
-	bv, err := e.b.vec(in)
+	av, bv, err := vecs(in, e.a, e.b)
 	if err != nil {
 		return err
 	}
@@ -406,11 +386,7 @@ type mulWide struct {
 }
 
 func (e *mulWide) Eval(in *types.Batch, out *types.Vector) error {
-	av, err := e.a.vec(in)
-	if err != nil {
-		return err
-	}
-	bv, err := e.b.vec(in)
+	av, bv, err := vecs(in, e.a, e.b)
 	if err != nil {
 		return err
 	}
@@ -469,11 +445,7 @@ type decArith struct {
 }
 
 func (e *decArith) Eval(in *types.Batch, out *types.Vector) error {
-	av, err := e.a.vec(in)
-	if err != nil {
-		return err
-	}
-	bv, err := e.b.vec(in)
+	av, bv, err := vecs(in, e.a, e.b)
 	if err != nil {
 		return err
 	}

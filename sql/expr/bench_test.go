@@ -44,19 +44,27 @@ func TestZeroAllocsBigInt(t *testing.T) {
 	for _, sel := range [][]int32{nil, {1, 5, 9, 700}} {
 		b.Sel = sel
 		for _, e := range exprs {
-			ev, err := Compile(e)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var out types.Vector
-			if err := ev.Eval(b, &out); err != nil {
-				t.Fatalf("%s: %v", e, err)
-			}
-			if n := testing.AllocsPerRun(20, func() { _ = ev.Eval(b, &out) }); n != 0 {
-				t.Errorf("%s: %v allocations per Eval", e, n)
-			}
+			checkZeroAllocs(t, e, b)
 		}
 	}
+}
+
+// checkZeroAllocs reports an error when Eval of e over b allocates once
+// warm, and returns the result.
+func checkZeroAllocs(t *testing.T, e Expr, b *types.Batch) *types.Vector {
+	t.Helper()
+	ev, err := Compile(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out types.Vector
+	if err := ev.Eval(b, &out); err != nil {
+		t.Fatalf("%s: %v", e, err)
+	}
+	if n := testing.AllocsPerRun(20, func() { _ = ev.Eval(b, &out) }); n != 0 {
+		t.Errorf("%s: %v allocations per Eval", e, n)
+	}
+	return &out
 }
 
 func benchEval(b *testing.B, e Expr, in *types.Batch) {

@@ -14,6 +14,12 @@ var strict = map[string]bool{
 }
 
 func compileCall(c *Call) (Evaluator, error) {
+	if c.Fn == FnTryCast {
+		if len(c.Args) != 1 || c.Args[0] == nil {
+			return nil, fmt.Errorf("%s: %w", c.Fn, argCount(1, len(c.Args)))
+		}
+		return compileCast(c.Args[0], c.T, true)
+	}
 	ts := make([]types.Type, len(c.Args))
 	for i, a := range c.Args {
 		if a == nil {

@@ -19,28 +19,34 @@ import (
 // reads it, with as many fraction digits as its precision; a cast to a
 // lower TIMESTAMP precision, or from TIMESTAMP to DATE, truncates.
 // Conversions between int64-backed types have vector loops; the rest go
-// row by row.
+// row by row. Neither allocates per row, whether a row converts or not
+// (but for numbers of more than 18 digits).
 type castEval struct {
 	a        *operand
 	from, to types.Type
-	mask     []bool
-	buf      []byte
-	d        apd.Decimal
+	// try makes a value that does not convert NULL (TRY_CAST) rather than
+	// an error.
+	try  bool
+	mask []bool
+	buf  []byte
+	d    apd.Decimal
 }
 
-func compileCast(c *Cast) (Evaluator, error) {
-	from, to := c.Arg.Type(), c.T
+// compileCast compiles a conversion of arg to type to: CAST, or TRY_CAST
+// when try is set.
+func compileCast(arg Expr, to types.Type, try bool) (Evaluator, error) {
+	from := arg.Type()
 	if from.Kind == types.KindNull {
 		return &constEval{s: &scalar{t: to, null: true}}, nil
 	}
 	if !castable(from, to) {
 		return nil, fmt.Errorf("%w: cannot cast %s to %s", ErrArgumentType, from, to)
 	}
-	a, err := newOperand(c.Arg)
+	a, err := newOperand(arg)
 	if err != nil {
 		return nil, err
 	}
-	return &castEval{a: a, from: from, to: to}, nil
+	return &castEval{a: a, from: from, to: to, try: try}, nil
 }
 
 func castable(from, to types.Type) bool {
@@ -112,8 +118,8 @@ func (e *castEval) Eval(in *types.Batch, out *types.Vector) error {
 		setNulls(out, av, nil, n)
 		return nil
 	}
-	// Row by row: a failure is an error on a live row, and leaves the
-	// row null elsewhere.
+	// Row by row: a failure is an error on a live row of a CAST, and
+	// leaves the row null elsewhere.
 	live := liveMask(in, &e.mask)
 	for i := range n {
 		if av.IsNull(i) {
@@ -121,7 +127,7 @@ func (e *castEval) Eval(in *types.Batch, out *types.Vector) error {
 			continue
 		}
 		if err := e.row(av, i, out); err != nil {
-			if live == nil || live[i] {
+			if !e.try && (live == nil || live[i]) {
 				if err == ErrInvalidCast || err == ErrOverflow {
 					// A bare sentinel: name the target (storeDec names it itself).
 					err = fmt.Errorf("%w to %s", err, e.to.Nullable())
@@ -234,20 +240,20 @@ func (e *castEval) row(av *types.Vector, i int, out *types.Vector) error {
 		s := bytes.TrimSpace(av.Bytes(i))
 		switch to.Kind {
 		case types.KindInt:
-			x, err := strconv.ParseInt(string(s), 10, 64)
-			if err != nil {
+			x, ok := parseInt(s)
+			if !ok {
 				return ErrInvalidCast
 			}
 			return storeInt(out, i, x)
 		case types.KindFloat:
-			f, err := strconv.ParseFloat(string(s), 64)
-			if err != nil {
+			f, ok := parseFloat(s)
+			if !ok {
 				return ErrInvalidCast
 			}
 			out.Floats[i] = f
 			return nil
 		case types.KindDecimal:
-			if _, _, err := e.d.SetString(string(s)); err != nil || e.d.Form != apd.Finite {
+			if !setDecimal(&e.d, s) {
 				return ErrInvalidCast
 			}
 			return storeDec(out, i, &e.d)
@@ -347,14 +353,147 @@ func storeInt(out *types.Vector, i int, x int64) error {
 	return nil
 }
 
+// parseBool reads true/false, t/f, yes/no, y/n or 1/0 in any case.
 func parseBool(s []byte) (v, ok bool) {
-	switch string(bytes.ToLower(s)) {
+	var low [5]byte
+	if len(s) > len(low) {
+		return false, false
+	}
+	for i, c := range s {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		low[i] = c
+	}
+	switch string(low[:len(s)]) {
 	case "true", "t", "yes", "y", "1":
 		return true, true
 	case "false", "f", "no", "n", "0":
 		return false, true
 	}
 	return false, false
+}
+
+// The readers of numbers below accept what strconv and apd accept, but
+// reject text that is plainly not a number without allocating: their
+// errors allocate, which a TRY_CAST over dirty data would pay per row.
+
+// parseInt reads a decimal integer with an optional sign, as
+// strconv.ParseInt(s, 10, 64).
+func parseInt(s []byte) (int64, bool) {
+	neg := len(s) > 0 && s[0] == '-'
+	if len(s) > 0 && (s[0] == '-' || s[0] == '+') {
+		s = s[1:]
+	}
+	if len(s) == 0 {
+		return 0, false
+	}
+	var u uint64
+	for _, c := range s {
+		if c < '0' || c > '9' || u > (1<<63)/10 {
+			return 0, false
+		}
+		u = u*10 + uint64(c-'0')
+	}
+	switch {
+	case neg && u <= 1<<63:
+		return int64(-u), true
+	case !neg && u < 1<<63:
+		return int64(u), true
+	}
+	return 0, false
+}
+
+// scanDecimal reads [+-]digits[.digits][(e|E)[+-]digits], with a digit
+// before or after the point, as coef * 10^exp. ok is false for any other
+// text; fits is false when coef would need more than 18 digits or exp is
+// implausibly large, for a slower reader to decide.
+func scanDecimal(s []byte) (coef int64, exp int32, ok, fits bool) {
+	i, neg := 0, false
+	if len(s) > 0 && (s[0] == '-' || s[0] == '+') {
+		neg, i = s[0] == '-', 1
+	}
+	fits = true
+	n, sig := 0, 0 // digits, significant digits
+	digit := func(c byte) {
+		n++
+		if coef == 0 && c == '0' {
+			return
+		}
+		if sig == 18 {
+			fits = false
+			return
+		}
+		coef, sig = coef*10+int64(c-'0'), sig+1
+	}
+	for ; i < len(s) && '0' <= s[i] && s[i] <= '9'; i++ {
+		digit(s[i])
+	}
+	if i < len(s) && s[i] == '.' {
+		for i++; i < len(s) && '0' <= s[i] && s[i] <= '9'; i++ {
+			digit(s[i])
+			exp--
+		}
+	}
+	if n == 0 {
+		return 0, 0, false, false
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		x, ok := parseInt(s[i+1:])
+		if !ok {
+			return 0, 0, false, false
+		}
+		if x < -1e6 || x > 1e6 {
+			fits = false
+		} else {
+			exp += int32(x)
+		}
+		i = len(s)
+	}
+	if i != len(s) {
+		return 0, 0, false, false
+	}
+	if neg {
+		coef = -coef
+	}
+	return coef, exp, true, fits
+}
+
+// parseFloat reads s as strconv.ParseFloat(s, 64).
+func parseFloat(s []byte) (float64, bool) {
+	if _, _, ok, _ := scanDecimal(s); !ok && !floatSpelling(s) {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(string(s), 64)
+	return f, err == nil
+}
+
+// floatSpelling reports whether s may be one of the other spellings
+// strconv.ParseFloat reads: Inf, Infinity, NaN, hexadecimal, or digits
+// with underscores.
+func floatSpelling(s []byte) bool {
+	body := s
+	if len(s) > 0 && (s[0] == '-' || s[0] == '+') {
+		body = s[1:]
+	}
+	hex := len(body) > 1 && body[0] == '0' && body[1]|0x20 == 'x'
+	return hex || bytes.IndexByte(body, '_') >= 0 ||
+		bytes.EqualFold(body, []byte("inf")) || bytes.EqualFold(body, []byte("infinity")) || bytes.EqualFold(s, []byte("nan"))
+}
+
+// setDecimal sets d to the finite decimal number s, reporting false for
+// any other text.
+func setDecimal(d *apd.Decimal, s []byte) bool {
+	coef, exp, ok, fits := scanDecimal(s)
+	switch {
+	case !ok:
+		return false
+	case fits:
+		d.SetFinite(coef, exp)
+		return true
+	}
+	_, _, err := d.SetString(string(s))
+	return err == nil && d.Form == apd.Finite
 }
 
 // format appends the text form of row i.

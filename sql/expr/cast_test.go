@@ -1,7 +1,12 @@
 package expr
 
 import (
+	"errors"
+	"math"
+	"strconv"
 	"testing"
+
+	"github.com/cockroachdb/apd/v3"
 
 	"github.com/sluice-sql/sluice/sql/types"
 )
@@ -93,5 +98,105 @@ func TestCastTimes(t *testing.T) {
 	})
 	if _, err := Compile(cast(col(0, types.BigInt()), ts3)); err == nil {
 		t.Fatal("BIGINT to TIMESTAMP compiled")
+	}
+}
+
+func tryCast(e Expr, t types.Type) *Call {
+	return &Call{Fn: FnTryCast, Args: []Expr{e}, T: t.Nullable()}
+}
+
+func TestTryCast(t *testing.T) {
+	bi, d, s, bo := types.BigInt(), types.Double(), types.String(), types.Boolean()
+	d52 := types.Decimal(5, 2)
+	dirty := newBatch(t, []types.Type{s}, []any{" 42 "}, []any{"abc"}, []any{nil}, []any{"1.5"}, []any{""}, []any{"99999999999999999999"})
+	runCases(t, []evalCase{
+		{name: "string to bigint", e: tryCast(col(0, s), bi), b: dirty, want: []string{"42", "NULL", "NULL", "NULL", "NULL", "NULL"}},
+		{name: "string to int range", e: tryCast(col(0, s), types.TinyInt()), b: newBatch(t, []types.Type{s}, []any{"127"}, []any{"128"}, []any{"-128"}),
+			want: []string{"127", "NULL", "-128"}},
+		{name: "string to double", e: tryCast(col(0, s), d), b: dirty, want: []string{"42", "NULL", "NULL", "1.5", "NULL", "1e+20"}},
+		{name: "string to decimal", e: tryCast(col(0, s), d52), b: dirty, want: []string{"42.00", "NULL", "NULL", "1.50", "NULL", "NULL"}},
+		{name: "string to boolean", e: tryCast(col(0, s), bo), b: newBatch(t, []types.Type{s}, []any{"Yes"}, []any{"maybe"}, []any{"F"}),
+			want: []string{"TRUE", "NULL", "FALSE"}},
+		{name: "string to date", e: tryCast(col(0, s), types.Date()), b: newBatch(t, []types.Type{s}, []any{"1970-01-03"}, []any{"2024-02-30"}),
+			want: []string{"2", "NULL"}},
+		{name: "string to timestamp", e: tryCast(col(0, s), types.Timestamp(3)), b: newBatch(t, []types.Type{s}, []any{"soon"}, []any{"2024-01-02 03:04:05.1234"}),
+			want: []string{"NULL", tsShow(t, "2024-01-02 03:04:05.123")}},
+		{name: "bigint to tinyint overflow", e: tryCast(col(0, bi), types.TinyInt()), b: newBatch(t, []types.Type{bi}, []any{1}, []any{-300}, []any{nil}),
+			want: []string{"1", "NULL", "NULL"}},
+		{name: "bigint to decimal overflow", e: tryCast(col(0, bi), types.Decimal(3, 1)), b: newBatch(t, []types.Type{bi}, []any{12}, []any{100}),
+			want: []string{"12.0", "NULL"}},
+		{name: "double to bigint overflow", e: tryCast(col(0, d), bi), b: newBatch(t, []types.Type{d}, []any{1e19}, []any{-2.5}),
+			want: []string{"NULL", "-2"}},
+		{name: "constant", e: tryCast(lit("x", s), bi), b: dirty, want: rep(6, "NULL")},
+		{name: "to string never fails", e: tryCast(col(0, bi), s), b: newBatch(t, []types.Type{bi}, []any{7}, []any{nil}), want: []string{"'7'", "NULL"}},
+	})
+	// A CAST inside a TRY_CAST fails for itself: TRY_CAST only covers its
+	// own conversion.
+	inner := tryCast(cast(col(0, s), bi), d)
+	if _, err := evalShow(t, inner, dirty); !errors.Is(err, ErrInvalidCast) {
+		t.Fatalf("%s: error %v, want %v", inner, err, ErrInvalidCast)
+	}
+	if got, want := tryCast(col(0, s), d52).String(), "TRY_CAST($0 AS DECIMAL(5,2))"; got != want {
+		t.Fatalf("String() = %q, want %q", got, want)
+	}
+	if _, err := Compile(tryCast(col(0, types.Date()), bi)); !errors.Is(err, ErrArgumentType) {
+		t.Fatalf("DATE to BIGINT: %v, want %v", err, ErrArgumentType)
+	}
+}
+
+// TRY_CAST over text where half the rows do not convert allocates
+// nothing per Eval, whatever the target.
+func TestTryCastZeroAllocs(t *testing.T) {
+	s := types.String()
+	words := []string{"12", "x", "-3.25", "1e3", "", "yes", "2024-01-02", "2024-01-02 03:04:05", "1.2.3", "nan?"}
+	b := types.NewBatch(types.Schema{{Name: "s", Type: s}}, benchRows)
+	for i := range benchRows {
+		b.Cols[0].AppendString(words[i%len(words)])
+	}
+	b.SetLen(benchRows)
+	targets := []types.Type{types.BigInt(), types.Int(), types.Double(), types.Decimal(10, 2), types.Decimal(30, 4),
+		types.Boolean(), types.Date(), types.Timestamp(3)}
+	for _, to := range targets {
+		e := tryCast(col(0, s), to)
+		out := checkZeroAllocs(t, e, b)
+		nulls := 0
+		for i := range out.Len() {
+			if out.IsNull(i) {
+				nulls++
+			}
+		}
+		if nulls == 0 || nulls == out.Len() {
+			t.Errorf("%s: %d of %d rows NULL, want some", e, nulls, out.Len())
+		}
+	}
+}
+
+// The readers of numbers agree with strconv and apd on what is a number
+// and on its value.
+func TestNumberReaders(t *testing.T) {
+	inputs := []string{
+		"0", "-0", "+7", "42", "-42", "9223372036854775807", "-9223372036854775808", "9223372036854775808",
+		"-9223372036854775809", "18446744073709551616", "", "+", "-", "1.", ".5", "-.5", ".", "1.2.3", "1e3", "1E-3",
+		"1e+3", "1e", "e3", "1e3.5", "0.000", "00012.3400", "123456789012345678901234.5", "1e400", "1e-400",
+		"0x1p-2", "0xZZ", "1_000", "1_", "inf", "-Infinity", "infx", "NaN", "+nan", "abc", "12a", " 1", "1 ", "--1", "1e99999999999",
+	}
+	for _, in := range inputs {
+		x, ok := parseInt([]byte(in))
+		wx, err := strconv.ParseInt(in, 10, 64)
+		if ok != (err == nil) || x != wx && ok {
+			t.Errorf("parseInt(%q) = %d, %v; strconv: %d, %v", in, x, ok, wx, err)
+		}
+		f, ok := parseFloat([]byte(in))
+		wf, err := strconv.ParseFloat(in, 64)
+		if ok != (err == nil) || ok && f != wf && !(math.IsNaN(f) && math.IsNaN(wf)) {
+			t.Errorf("parseFloat(%q) = %v, %v; strconv: %v, %v", in, f, ok, wf, err)
+		}
+		var d, wd apd.Decimal
+		ok = setDecimal(&d, []byte(in))
+		_, _, err = wd.SetString(in)
+		wok := err == nil && wd.Form == apd.Finite
+		if ok != wok || ok && d.Cmp(&wd) != 0 {
+			t.Errorf("setDecimal(%q) = %s, %v; apd: %s, %v", in, d.String(), ok, wd.String(), err)
+		}
 	}
 }

@@ -65,10 +65,7 @@ func compileCompare(fn string, a, b Expr) (Evaluator, error) {
 	}
 	op := cmpOps[fn]
 	e := &compare{op: op, st: storageOf(ct)}
-	if e.a, err = newOperand(castTo(a, ct)); err != nil {
-		return nil, err
-	}
-	if e.b, err = newOperand(castTo(b, ct)); err != nil {
+	if e.a, e.b, err = newOperands(castTo(a, ct), castTo(b, ct)); err != nil {
 		return nil, err
 	}
 	if e.a.isConst() && !e.b.isConst() {
@@ -78,11 +75,7 @@ func compileCompare(fn string, a, b Expr) (Evaluator, error) {
 }
 
 func (e *compare) Eval(in *types.Batch, out *types.Vector) error {
-	av, err := e.a.vec(in)
-	if err != nil {
-		return err
-	}
-	bv, err := e.b.vec(in)
+	av, bv, err := vecs(in, e.a, e.b)
 	if err != nil {
 		return err
 	}

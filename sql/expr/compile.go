@@ -77,7 +77,7 @@ func compile(e Expr) (Evaluator, error) {
 		}
 		return &constEval{s: s}, nil
 	case *Cast:
-		return compileCast(x)
+		return compileCast(x.Arg, x.T, false)
 	case *Call:
 		return compileCall(x)
 	case *clockExpr:
@@ -99,6 +99,30 @@ type operand struct {
 	t   types.Type
 	// filled is the length buf was last filled with the constant for.
 	filled int
+}
+
+// newOperands makes the operands of a kernel of two arguments.
+func newOperands(a, b Expr) (*operand, *operand, error) {
+	x, err := newOperand(a)
+	if err != nil {
+		return nil, nil, err
+	}
+	y, err := newOperand(b)
+	if err != nil {
+		return nil, nil, err
+	}
+	return x, y, nil
+}
+
+// vecs reads both operands of a kernel of two arguments over in.
+func vecs(in *types.Batch, a, b *operand) (av, bv *types.Vector, err error) {
+	if av, err = a.vec(in); err != nil {
+		return nil, nil, err
+	}
+	if bv, err = b.vec(in); err != nil {
+		return nil, nil, err
+	}
+	return av, bv, nil
 }
 
 func newOperand(e Expr) (*operand, error) {

@@ -55,4 +55,6 @@
 //     literals (an unparsable string is an error; TO_TIMESTAMP gives NULL
 //     instead, as Flink does), TIMESTAMP to STRING with as many fraction
 //     digits as its precision.
+//   - TRY_CAST converts as CAST does but gives NULL for a value that does
+//     not convert (unparsable or out of range) instead of an error.
 package expr

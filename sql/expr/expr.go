@@ -91,6 +91,8 @@ func (c *Call) String() string {
 		return "(" + a[0] + " " + fn + ")"
 	case fn == FnBetween && len(a) == 3:
 		return "(" + a[0] + " BETWEEN " + a[1] + " AND " + a[2] + ")"
+	case fn == FnTryCast && len(a) == 1:
+		return "TRY_CAST(" + a[0] + " AS " + c.T.Nullable().String() + ")"
 	case fn == FnIn && len(a) >= 1:
 		return "(" + a[0] + " IN (" + strings.Join(a[1:], ", ") + "))"
 	case fn == FnCase:

@@ -24,10 +24,7 @@ func compileLogic(fn string, args []Expr) (Evaluator, error) {
 	}
 	e := &logic{or: fn == FnOr}
 	var err error
-	if e.a, err = newOperand(castTo(args[0], types.Boolean())); err != nil {
-		return nil, err
-	}
-	if e.b, err = newOperand(castTo(args[1], types.Boolean())); err != nil {
+	if e.a, e.b, err = newOperands(castTo(args[0], types.Boolean()), castTo(args[1], types.Boolean())); err != nil {
 		return nil, err
 	}
 	return e, nil

@@ -35,6 +35,10 @@ const (
 	FnCoalesce  = "COALESCE"
 	FnNullIf    = "NULLIF"
 	FnIf        = "IF" // cond, then, else
+	// FnTryCast converts its one argument to T, the call's type, giving
+	// NULL for a value that does not convert. ResultType does not know it:
+	// its type is the target the user wrote.
+	FnTryCast = "TRY_CAST"
 )
 
 // ErrUnknownFunction is returned by ResultType and Compile for a function
