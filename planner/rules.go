@@ -137,12 +137,27 @@ func (p *Physical) rewriteOnce(r sql.Rel) (sql.Rel, bool) {
 			p.fire(RuleMergeFilters, in.Cond.String()+" and "+n.Cond.String(), cond.String())
 			return &sql.Filter{Input: in.Input, Cond: cond}, true
 		case *sql.Project:
-			if volatile(n.Cond) || anyVolatile(in.Exprs) {
+			// Each conjunct that reads no volatile value moves; the
+			// others stay above.
+			var before, push, keep []expr.Expr
+			for _, c := range conjuncts(n.Cond) {
+				if volatile(c) || readsVolatile(c, in.Exprs) {
+					keep = append(keep, c)
+				} else {
+					before = append(before, c)
+					push = append(push, substitute(c, in.Exprs))
+				}
+			}
+			if len(push) == 0 {
 				break
 			}
-			cond := substitute(n.Cond, in.Exprs)
-			p.fire(RulePushFilterPastProject, n.Cond.String(), cond.String())
-			return &sql.Project{Input: &sql.Filter{Input: in.Input, Cond: cond}, Exprs: in.Exprs, Out: in.Out}, true
+			cond := and(push)
+			p.fire(RulePushFilterPastProject, and(before).String(), cond.String())
+			var out sql.Rel = &sql.Project{Input: &sql.Filter{Input: in.Input, Cond: cond}, Exprs: in.Exprs, Out: in.Out}
+			if len(keep) > 0 {
+				out = &sql.Filter{Input: out, Cond: and(keep)}
+			}
+			return out, true
 		case *sql.Union:
 			if volatile(n.Cond) {
 				break
@@ -204,6 +219,43 @@ func (p *Physical) rewriteOnce(r sql.Rel) (sql.Rel, bool) {
 		}
 	}
 	return r, changed
+}
+
+// conjuncts splits e at its top-level ANDs.
+func conjuncts(e expr.Expr) []expr.Expr {
+	if c, ok := e.(*expr.Call); ok && c.Fn == expr.FnAnd {
+		var out []expr.Expr
+		for _, a := range c.Args {
+			out = append(out, conjuncts(a)...)
+		}
+		return out
+	}
+	return []expr.Expr{e}
+}
+
+// and joins conjuncts with AND, left to right.
+func and(cs []expr.Expr) expr.Expr {
+	if len(cs) == 0 {
+		return &expr.Const{Value: true, T: types.Boolean().WithNotNull(true)}
+	}
+	e := cs[0]
+	for _, c := range cs[1:] {
+		e = &expr.Call{Fn: expr.FnAnd, Args: []expr.Expr{e, c}, T: andType(e, c)}
+	}
+	return e
+}
+
+// readsVolatile reports whether e reads a column that inner computes
+// with a volatile function.
+func readsVolatile(e expr.Expr, inner []expr.Expr) bool {
+	uses := make([]int, len(inner))
+	countRefs(e, uses)
+	for i, n := range uses {
+		if n > 0 && volatile(inner[i]) {
+			return true
+		}
+	}
+	return false
 }
 
 // andType is the type of a AND b.
