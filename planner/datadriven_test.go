@@ -2,6 +2,7 @@ package planner
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -76,7 +77,16 @@ func runExplain(cat *sql.MemCatalog, in string) string {
 	if err != nil {
 		return err.Error() + "\n"
 	}
-	p, err := Plan(q, sink, 2)
+	p, err := Plan(q, sink, Options{
+		Parallelism: 2,
+		// As the engine says of JSON log tables.
+		Prunable: func(t *sql.Table) bool { return t.Options["connector"] == "log" },
+		// A test-only option stands for the topic's partition count.
+		SourceParallelism: func(t *sql.Table) int {
+			n, _ := strconv.Atoi(t.Options["test.partitions"])
+			return n
+		},
+	})
 	if err != nil {
 		return err.Error() + "\n"
 	}

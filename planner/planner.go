@@ -28,6 +28,26 @@ type Physical struct {
 	// Empty is set when the query can produce no row (a filter that is
 	// never TRUE on every path): nothing is read.
 	Empty bool
+
+	opts Options
+}
+
+// Options steer Plan with what the planner cannot know of the tables'
+// connectors.
+type Options struct {
+	// Parallelism is the number of instances of every operator (below 1
+	// means 1).
+	Parallelism int
+	// Prunable reports whether t's source can read some of its columns
+	// only (by name): the plan then reads just the columns the query
+	// uses (RulePruneColumns). Nil: none can.
+	Prunable func(t *sql.Table) bool
+	// SourceParallelism is the most instances t's source can keep busy (a
+	// topic's partition count), or 0 for no limit. A source with fewer
+	// instances than the plan's parallelism feeds the next operator
+	// through a rebalance exchange, so every instance works. Nil: no
+	// limit.
+	SourceParallelism func(t *sql.Table) int
 }
 
 // Kind is the kind of an operator of the graph.
@@ -72,6 +92,9 @@ type Node struct {
 	Cond expr.Expr
 	// Exprs are a projection's output columns over its input's.
 	Exprs []expr.Expr
+	// Columns are the columns of Table a pruned source reads, by index
+	// (nil: all); Schema names them.
+	Columns []int
 	// Schema is the node's output.
 	Schema types.Schema
 	// Inputs are the edges into the node.
@@ -89,6 +112,8 @@ type Exchange int
 // operators.
 const (
 	Forward Exchange = iota
+	// Rebalance deals batches round-robin to the consumer's instances.
+	Rebalance
 	Hash
 	Broadcast
 )
@@ -97,6 +122,8 @@ func (x Exchange) String() string {
 	switch x {
 	case Forward:
 		return "forward"
+	case Rebalance:
+		return "rebalance"
 	case Hash:
 		return "hash"
 	case Broadcast:
@@ -197,11 +224,12 @@ func (e *MismatchError) Error() string { return e.Msg }
 // query's schema. A parallelism below 1 means 1. The rewrite rules (see
 // RuleFoldConstants) run on the relational tree, and p.Rules records
 // which fired; the graph is built from the result.
-func Plan(q *sql.BoundQuery, sink *sql.Table, parallelism int) (*Physical, error) {
+func Plan(q *sql.BoundQuery, sink *sql.Table, opts Options) (*Physical, error) {
 	p := &Physical{
 		Schema:      append(types.Schema(nil), q.Schema...),
 		Sink:        sink,
-		Parallelism: max(parallelism, 1),
+		Parallelism: max(opts.Parallelism, 1),
+		opts:        opts,
 	}
 	root := q.Root
 	if sink != nil {
@@ -232,6 +260,9 @@ func Plan(q *sql.BoundQuery, sink *sql.Table, parallelism int) (*Physical, error
 		p.Schema = cast.Out
 	}
 	root = p.rewrite(root)
+	if p.opts.Prunable != nil {
+		root = p.pruneScans(root)
+	}
 	p.Logical = root
 	if _, ok := root.(*sql.Empty); ok {
 		p.Empty = true
@@ -252,11 +283,22 @@ func (p *Physical) build(root sql.Rel) {
 	walk = func(r sql.Rel) *Node {
 		var ins []Edge
 		for _, in := range r.Inputs() {
-			ins = append(ins, Edge{From: walk(in), Exchange: Forward, Changelog: AppendOnly})
+			from := walk(in)
+			x := Forward
+			if from != nil && from.Parallelism < p.Parallelism {
+				x = Rebalance
+			}
+			ins = append(ins, Edge{From: from, Exchange: x, Changelog: AppendOnly})
 		}
 		switch n := r.(type) {
 		case *sql.Scan:
-			return add(&Node{Kind: KindSource, Table: n.Table, TablePos: n.Pos, Schema: n.Schema()})
+			src := add(&Node{Kind: KindSource, Table: n.Table, TablePos: n.Pos, Schema: n.Schema(), Columns: n.Columns})
+			if p.opts.SourceParallelism != nil {
+				if k := p.opts.SourceParallelism(n.Table); k > 0 && k < src.Parallelism {
+					src.Parallelism = k
+				}
+			}
+			return src
 		case *sql.Empty:
 			// Nothing to read: the graph is a sink with no input, which a
 			// runtime finishes at once.
@@ -273,7 +315,11 @@ func (p *Physical) build(root sql.Rel) {
 	last := walk(root)
 	sink := &Node{Kind: KindSink, Table: p.Sink, Schema: p.Schema}
 	if last != nil {
-		sink.Inputs = []Edge{{From: last, Exchange: Forward, Changelog: AppendOnly}}
+		x := Forward
+		if last.Parallelism < p.Parallelism {
+			x = Rebalance
+		}
+		sink.Inputs = []Edge{{From: last, Exchange: x, Changelog: AppendOnly}}
 	}
 	add(sink)
 }

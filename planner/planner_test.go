@@ -42,7 +42,7 @@ func bind(t *testing.T, query string) (*sql.BoundQuery, *sql.MemCatalog) {
 func TestPlanExplain(t *testing.T) {
 	q, cat := bind(t, `SELECT auction, 0.908 * price FROM bids WHERE MOD(auction, 123) = 0`)
 	sink, _ := cat.Lookup("sink")
-	p, err := Plan(q, sink, 4)
+	p, err := Plan(q, sink, Options{Parallelism: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func TestPlanMismatch(t *testing.T) {
 	} {
 		q, cat := bind(t, tc.query)
 		sink, _ := cat.Lookup("sink")
-		_, err := Plan(q, sink, 1)
+		_, err := Plan(q, sink, Options{Parallelism: 1})
 		var me *MismatchError
 		switch {
 		case tc.msg == "" && err != nil:

@@ -2,6 +2,7 @@ package planner
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/sluice-sql/sluice/sql"
 
@@ -41,7 +42,90 @@ const (
 	// RuleRemoveIdentityProject drops a projection that passes its input
 	// through unchanged.
 	RuleRemoveIdentityProject = "RemoveIdentityProject"
+	// RulePruneColumns makes a scan read only the columns its filters and
+	// projection use, when its source can skip the others (a JSON
+	// decoder then parses only those fields).
+	RulePruneColumns = "PruneColumns"
 )
+
+// pruneScans applies RulePruneColumns to every Project(Filter*(Scan)) of
+// r whose scan is prunable.
+func (p *Physical) pruneScans(r sql.Rel) sql.Rel {
+	if proj, ok := r.(*sql.Project); ok {
+		var filters []*sql.Filter
+		cur := proj.Input
+		for {
+			f, ok := cur.(*sql.Filter)
+			if !ok {
+				break
+			}
+			filters = append(filters, f)
+			cur = f.Input
+		}
+		if scan, ok := cur.(*sql.Scan); ok && scan.Columns == nil && p.opts.Prunable(scan.Table) {
+			uses := make([]int, len(scan.Table.Schema))
+			for _, e := range proj.Exprs {
+				countRefs(e, uses)
+			}
+			for _, f := range filters {
+				countRefs(f.Cond, uses)
+			}
+			remap := make([]int, len(uses))
+			var cols []int
+			if slices.Max(uses) == 0 {
+				uses[0] = 1 // a query reading no column still reads its rows
+			}
+			for i, n := range uses {
+				remap[i] = -1
+				if n > 0 {
+					remap[i] = len(cols)
+					cols = append(cols, i)
+				}
+			}
+			if len(cols) < len(uses) {
+				var in sql.Rel = &sql.Scan{Table: scan.Table, Pos: scan.Pos, Columns: cols}
+				p.fire(RulePruneColumns, sql.Describe(scan), sql.Describe(in))
+				for i := len(filters) - 1; i >= 0; i-- {
+					in = &sql.Filter{Input: in, Cond: remapRefs(filters[i].Cond, remap)}
+				}
+				es := make([]expr.Expr, len(proj.Exprs))
+				for i, e := range proj.Exprs {
+					es[i] = remapRefs(e, remap)
+				}
+				return &sql.Project{Input: in, Exprs: es, Out: proj.Out}
+			}
+			return r
+		}
+	}
+	ins := r.Inputs()
+	if len(ins) == 0 {
+		return r
+	}
+	nins := make([]sql.Rel, len(ins))
+	for i, in := range ins {
+		nins[i] = p.pruneScans(in)
+	}
+	return r.WithInputs(nins)
+}
+
+// remapRefs returns e with column i read as column m[i].
+func remapRefs(e expr.Expr, m []int) expr.Expr {
+	switch x := e.(type) {
+	case *expr.ColumnRef:
+		c := *x
+		c.Index = m[x.Index]
+		return &c
+	case *expr.Cast:
+		return &expr.Cast{Arg: remapRefs(x.Arg, m), T: x.T}
+	case *expr.Call:
+		args := make([]expr.Expr, len(x.Args))
+		for i, a := range x.Args {
+			args[i] = remapRefs(a, m)
+		}
+		return &expr.Call{Fn: x.Fn, Args: args, T: x.T}
+	}
+	return e
+}
 
 // Firing is one application of a rewrite rule: what it replaced and with
 // what, as expr.Expr.String or sql.Describe spell them.

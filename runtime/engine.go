@@ -429,7 +429,12 @@ func (e *Engine) plan(src string, info sql.StatementInfo, sinkName string) (*pla
 	if err != nil {
 		return nil, err
 	}
-	p, err := planner.Plan(q, sink, e.settingsLocked().parallelism)
+	env := e.env()
+	p, err := planner.Plan(q, sink, planner.Options{
+		Parallelism:       e.settingsLocked().parallelism,
+		Prunable:          func(t *sql.Table) bool { return registry.Prunable(t.Options) },
+		SourceParallelism: func(t *sql.Table) int { return registry.Splits(t.Options, env) },
+	})
 	var me *planner.MismatchError
 	if errors.As(err, &me) {
 		pos := info.Query.Offset
@@ -448,8 +453,10 @@ func (e *Engine) env() registry.Env {
 	return registry.Env{Broker: e.opts.Broker, Stdout: e.opts.Stdout}
 }
 
-// pipeline builds the runtime pipeline of p, writing into newSink: one
-// branch per chain of the graph.
+// pipeline builds the runtime pipeline of p, writing into newSink: a
+// stage starts at each source and at each operator fed through an
+// exchange, and forward edges chain operators into the stage of their
+// input (through a union, each input's stage carries on alone).
 func (e *Engine) pipeline(name string, p *planner.Physical, newSink func(connectors.Split) (connectors.Sink, error)) (Pipeline, error) {
 	pl := Pipeline{
 		Name:        name,
@@ -457,31 +464,126 @@ func (e *Engine) pipeline(name string, p *planner.Physical, newSink func(connect
 		BatchSize:   e.settings().batchSize,
 		NewSink:     newSink,
 	}
-	for b, chain := range p.Chains() {
-		src := chain[0]
-		newSource, err := registry.Source(src.Table.Options, src.Table.Schema, e.env())
-		if err != nil {
-			return Pipeline{}, fmt.Errorf("table %s: %w", src.Table.Name, err)
+	consumer := map[*planner.Node]*planner.Node{}
+	edge := map[*planner.Node]planner.Edge{} // the edge from a node to its consumer
+	for _, n := range p.Nodes {
+		for _, in := range n.Inputs {
+			consumer[in.From], edge[in.From] = n, in
 		}
-		br := Branch{Name: fmt.Sprintf("b%d", b+1), Schema: src.Table.Schema, NewSource: newSource}
-		for _, n := range chain[1:] {
+	}
+	var stages []Stage
+	var deps [][]int                   // the stages each stage reads
+	entered := map[*planner.Node]int{} // a node fed through an exchange → its stage
+	var walk func(n *planner.Node, s int) error
+	walk = func(n *planner.Node, s int) error {
+		for {
 			switch n.Kind {
 			case planner.KindFilter:
-				br.Operators = append(br.Operators, FilterSpec(fmt.Sprintf("filter#%d", n.ID), n.Cond, e.exprOptions()))
+				stages[s].Operators = append(stages[s].Operators, FilterSpec(fmt.Sprintf("filter#%d", n.ID), n.Cond, e.exprOptions()))
 			case planner.KindProject:
 				names := make([]string, len(n.Schema))
 				for i, f := range n.Schema {
 					names[i] = f.Name
 				}
-				br.Operators = append(br.Operators, ProjectSpec(fmt.Sprintf("project#%d", n.ID), names, n.Exprs, e.exprOptions()))
-			case planner.KindSink:
+				stages[s].Operators = append(stages[s].Operators, ProjectSpec(fmt.Sprintf("project#%d", n.ID), names, n.Exprs, e.exprOptions()))
+			case planner.KindSource, planner.KindUnion, planner.KindSink:
 			default:
-				return Pipeline{}, fmt.Errorf("runtime: operator %s is not supported yet", n.Kind)
+				return fmt.Errorf("runtime: operator %s is not supported yet", n.Kind)
 			}
+			next, ok := consumer[n]
+			if !ok {
+				return nil
+			}
+			ed := edge[n]
+			if ed.Exchange == planner.Forward {
+				n = next
+				continue
+			}
+			kind, err := exchangeKind(ed.Exchange)
+			if err != nil {
+				return err
+			}
+			k, seen := entered[next]
+			if !seen {
+				k = len(stages)
+				stages = append(stages, Stage{Name: fmt.Sprintf("s%d", k+1), Parallelism: next.Parallelism, Schema: n.Schema})
+				deps = append(deps, nil)
+				entered[next] = k
+			}
+			stages[k].Inputs = append(stages[k].Inputs, StageInput{Stage: s, Kind: kind, Keys: ed.Keys})
+			deps[k] = append(deps[k], s)
+			if seen {
+				return nil
+			}
+			// The exchange's consumer starts its own chain at next.
+			n, s = next, k
+			if err := walk(n, s); err != nil {
+				return err
+			}
+			return nil
 		}
-		pl.Branches = append(pl.Branches, br)
 	}
+	for _, src := range p.Sources() {
+		newSource, err := registry.Source(src.Table.Options, src.Schema, e.env())
+		if err != nil {
+			return Pipeline{}, fmt.Errorf("table %s: %w", src.Table.Name, err)
+		}
+		s := len(stages)
+		stages = append(stages, Stage{Name: fmt.Sprintf("s%d", s+1), Parallelism: src.Parallelism, Schema: src.Schema, NewSource: newSource})
+		deps = append(deps, nil)
+		if err := walk(src, s); err != nil {
+			return Pipeline{}, err
+		}
+	}
+	pl.Stages = orderStages(stages, deps)
 	return pl, nil
+}
+
+// orderStages puts every stage after the stages it reads, renumbering
+// the inputs.
+func orderStages(stages []Stage, deps [][]int) []Stage {
+	pos := make([]int, len(stages))
+	for i := range pos {
+		pos[i] = -1
+	}
+	var order []int
+	var visit func(s int)
+	visit = func(s int) {
+		if pos[s] >= 0 {
+			return
+		}
+		for _, d := range deps[s] {
+			visit(d)
+		}
+		pos[s] = len(order)
+		order = append(order, s)
+	}
+	for s := range stages {
+		visit(s)
+	}
+	out := make([]Stage, len(stages))
+	for s, st := range stages {
+		for i := range st.Inputs {
+			st.Inputs[i].Stage = pos[st.Inputs[i].Stage]
+		}
+		out[pos[s]] = st
+	}
+	return out
+}
+
+// exchangeKind is the run-time exchange of a planner's.
+func exchangeKind(x planner.Exchange) (ExchangeKind, error) {
+	switch x {
+	case planner.Forward:
+		return ExchangeForward, nil
+	case planner.Rebalance:
+		return ExchangeRebalance, nil
+	case planner.Hash:
+		return ExchangeHash, nil
+	case planner.Broadcast:
+		return ExchangeBroadcast, nil
+	}
+	return 0, fmt.Errorf("runtime: exchange %s is not supported", x)
 }
 
 // createView binds the view's query, to check it and to type its

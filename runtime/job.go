@@ -21,38 +21,58 @@ const (
 // end of the context given to Start.
 var ErrCancelled = errors.New("runtime: job cancelled")
 
-// Pipeline describes a job of linear branches: each branch reads its
-// source through its operators into the sink, which every branch shares
-// (a UNION ALL has one branch per input). Each branch runs as Parallelism
-// independent instances.
+// Pipeline describes a job as stages. A stage reads a source, or the
+// exchange joining it to the stages named in its Inputs, runs its
+// operators chained in one task per instance, and ends in the pipeline's
+// sink or in the exchange of the one stage that names it as an input.
+// Forward edges are chained inside a stage; an exchange is where rows
+// change instance (rebalance, hash by key, broadcast). Several source
+// stages writing the sink are a UNION ALL.
 type Pipeline struct {
 	// Name names the job in errors.
 	Name string
-	// Parallelism is the number of instances of each branch (default 1).
+	// Parallelism is the number of instances of a stage that does not
+	// set its own (default 1).
 	Parallelism int
 	// BatchSize is the most rows a source puts in one batch.
 	BatchSize int
 	// ChannelCapacity is how many batches an edge's channel holds.
 	ChannelCapacity int
-	// Branches are the sources and their operators. A pipeline with none
-	// finishes at once.
-	Branches []Branch
-	// NewSink builds the sink of one instance of one branch; the job
-	// opens and closes it.
+	// Stages are the job's stages, each after the stages it reads. A
+	// pipeline with none finishes at once.
+	Stages []Stage
+	// NewSink builds the sink of one instance of one stage; the job opens
+	// and closes it.
 	NewSink func(connectors.Split) (connectors.Sink, error)
 }
 
-// Branch is a source and the operators its rows pass through.
-type Branch struct {
-	// Name prefixes the names of the branch's tasks and stages when the
-	// pipeline has several.
+// Stage is a chain of operators over the rows of a source or of an
+// exchange.
+type Stage struct {
+	// Name prefixes the names of the stage's tasks and metrics when the
+	// pipeline has several stages.
 	Name string
-	// Schema is the source's columns.
+	// Parallelism is the stage's number of instances; 0 is the
+	// pipeline's.
+	Parallelism int
+	// Schema is the columns of the rows entering the stage.
 	Schema types.Schema
-	// NewSource builds one instance's source; the job opens and closes
-	// it.
+	// NewSource builds one instance's source, for a source stage; the job
+	// opens and closes it.
 	NewSource func(connectors.Split) (connectors.Source, error)
+	// Inputs are, for a stage without a source, the stages feeding it and
+	// how their rows reach its instances.
+	Inputs    []StageInput
 	Operators []OperatorSpec
+}
+
+// StageInput is an exchange edge into a stage.
+type StageInput struct {
+	// Stage is the producing stage, by index into Pipeline.Stages.
+	Stage int
+	Kind  ExchangeKind
+	// Keys are the columns a hash exchange partitions by.
+	Keys []int
 }
 
 // EnsureDefaults fills the zero fields with their defaults.
@@ -80,14 +100,29 @@ func (p *Pipeline) Validate() error {
 	case p.NewSink == nil:
 		return errors.New("runtime: pipeline needs NewSink")
 	}
-	for i, br := range p.Branches {
+	consumer := make([]int, len(p.Stages)) // the stage reading each stage, or -1
+	for i := range consumer {
+		consumer[i] = -1
+	}
+	for i, st := range p.Stages {
 		switch {
-		case len(br.Schema) == 0:
-			return fmt.Errorf("runtime: branch %d has no source schema", i)
-		case br.NewSource == nil:
-			return fmt.Errorf("runtime: branch %d needs NewSource", i)
+		case len(st.Schema) == 0:
+			return fmt.Errorf("runtime: stage %d has no input schema", i)
+		case st.Parallelism < 0:
+			return fmt.Errorf("runtime: stage %d: parallelism %d < 0", i, st.Parallelism)
+		case (st.NewSource == nil) == (len(st.Inputs) == 0):
+			return fmt.Errorf("runtime: stage %d needs a source or inputs, not both", i)
 		}
-		for _, op := range br.Operators {
+		for _, in := range st.Inputs {
+			if in.Stage < 0 || in.Stage >= i {
+				return fmt.Errorf("runtime: stage %d reads stage %d, which is not before it", i, in.Stage)
+			}
+			if consumer[in.Stage] >= 0 {
+				return fmt.Errorf("runtime: stage %d feeds both stage %d and stage %d", in.Stage, consumer[in.Stage], i)
+			}
+			consumer[in.Stage] = i
+		}
+		for _, op := range st.Operators {
 			if op.New == nil {
 				return fmt.Errorf("runtime: operator %q has no constructor", op.Name)
 			}
@@ -169,14 +204,14 @@ type stageCounters struct {
 // Job runs a Pipeline. Its methods are safe for concurrent use.
 type Job struct {
 	p Pipeline
-	// stages are, for each branch, its source and operators, then the
-	// sink; branchStages[b] are branch b's.
-	stages       []*stageCounters
-	branchStages [][]*stageCounters
-	sinkStage    *stageCounters
-	status       atomic.Int32
-	done         chan struct{}
-	wg           sync.WaitGroup
+	// stages are, for each stage, its input and operators, then the sink;
+	// stageStats[s] are stage s's.
+	stages     []*stageCounters
+	stageStats [][]*stageCounters
+	sinkStage  *stageCounters
+	status     atomic.Int32
+	done       chan struct{}
+	wg         sync.WaitGroup
 
 	mu struct {
 		sync.Mutex
@@ -193,21 +228,33 @@ func NewJob(p Pipeline) (*Job, error) {
 		return nil, err
 	}
 	j := &Job{p: p, done: make(chan struct{})}
-	for _, br := range p.Branches {
+	for _, st := range p.Stages {
 		prefix := ""
-		if len(p.Branches) > 1 {
-			prefix = br.Name + "/"
+		if len(p.Stages) > 1 {
+			prefix = st.Name + "/"
 		}
-		st := []*stageCounters{{name: prefix + "source"}}
-		for _, op := range br.Operators {
-			st = append(st, &stageCounters{name: prefix + op.Name})
+		in := "source"
+		if st.NewSource == nil {
+			in = "exchange"
 		}
-		j.branchStages = append(j.branchStages, st)
-		j.stages = append(j.stages, st...)
+		cs := []*stageCounters{{name: prefix + in}}
+		for _, op := range st.Operators {
+			cs = append(cs, &stageCounters{name: prefix + op.Name})
+		}
+		j.stageStats = append(j.stageStats, cs)
+		j.stages = append(j.stages, cs...)
 	}
 	j.sinkStage = &stageCounters{name: "sink"}
 	j.stages = append(j.stages, j.sinkStage)
 	return j, nil
+}
+
+// parallelism is stage s's number of instances.
+func (j *Job) parallelism(s int) int {
+	if n := j.p.Stages[s].Parallelism; n > 0 {
+		return n
+	}
+	return j.p.Parallelism
 }
 
 // Start builds every instance and starts its tasks. The job runs until its
@@ -226,30 +273,34 @@ func (j *Job) Start(ctx context.Context) error {
 	}
 	j.mu.Unlock()
 	var insts []*instance
-	var buildErr error
-build:
-	for b := range j.p.Branches {
-		for i := range j.p.Parallelism {
-			in, err := j.newInstance(b, i)
-			if err != nil {
-				buildErr = err
-				break build
+	exchanges, buildErr := j.exchanges()
+	if buildErr == nil {
+	build:
+		for s := range j.p.Stages {
+			for i := range j.parallelism(s) {
+				in, err := j.newInstance(s, i, exchanges)
+				if err != nil {
+					buildErr = err
+					break build
+				}
+				insts = append(insts, in)
 			}
-			insts = append(insts, in)
 		}
 	}
 	if buildErr != nil {
 		for _, in := range insts {
-			in.src.Close()
-			in.sink.Close()
+			in.close()
 		}
 		j.fail(buildErr)
 		j.finish()
 		return buildErr
 	}
 	for _, in := range insts {
-		j.wg.Add(2)
-		go j.runTask(ctx, in.sourceName, func(ctx context.Context, _ *string) error { return j.runSource(ctx, in) })
+		if in.src != nil {
+			j.wg.Add(1)
+			go j.runTask(ctx, in.sourceName, func(ctx context.Context, _ *string) error { return j.runSource(ctx, in) })
+		}
+		j.wg.Add(1)
 		go j.runTask(ctx, in.chainName, func(ctx context.Context, op *string) error { return j.runChain(ctx, in, op) })
 	}
 	go func() {
@@ -257,6 +308,33 @@ build:
 		j.finish()
 	}()
 	return nil
+}
+
+// exchanges builds the exchange into each stage that has inputs, by
+// stage index (nil for a source stage).
+func (j *Job) exchanges() ([]*Exchange, error) {
+	xs := make([]*Exchange, len(j.p.Stages))
+	for s, st := range j.p.Stages {
+		if len(st.Inputs) == 0 {
+			continue
+		}
+		o := ExchangeOptions{
+			Name:            fmt.Sprintf("%s/%s", j.p.Name, st.Name),
+			Schema:          st.Schema,
+			Consumers:       j.parallelism(s),
+			BatchSize:       j.p.BatchSize,
+			ChannelCapacity: j.p.ChannelCapacity,
+		}
+		for _, in := range st.Inputs {
+			o.Inputs = append(o.Inputs, ExchangeInput{Kind: in.Kind, Producers: j.parallelism(in.Stage), Keys: in.Keys})
+		}
+		x, err := NewExchange(o)
+		if err != nil {
+			return nil, fmt.Errorf("runtime: job %s: stage %s: %w", j.p.Name, st.Name, err)
+		}
+		xs[s] = x
+	}
+	return xs, nil
 }
 
 func (j *Job) finish() {

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -53,7 +54,7 @@ func checkNoLeak(t *testing.T) {
 func q2Pipeline(t testing.TB, events int64, par int, c *collector) Pipeline {
 	return Pipeline{
 		Name: "q2", Parallelism: par,
-		Branches: []Branch{{
+		Stages: []Stage{{
 			Schema:    bidSchema,
 			NewSource: func(s connectors.Split) (connectors.Source, error) { return newGenSource(events, s) },
 			Operators: q2Ops(t),
@@ -107,11 +108,11 @@ func TestBackpressure(t *testing.T) {
 	var violation atomic.Value
 	p := Pipeline{
 		Name: "bp", BatchSize: 100, ChannelCapacity: 2,
-		Branches: []Branch{{Schema: bidSchema}},
-		NewSink:  c.newSink,
+		Stages:  []Stage{{Schema: bidSchema}},
+		NewSink: c.newSink,
 	}
 	bound := int64(p.ChannelCapacity + 2)
-	p.Branches[0].NewSource = func(s connectors.Split) (connectors.Source, error) {
+	p.Stages[0].NewSource = func(s connectors.Split) (connectors.Source, error) {
 		g, err := newGenSource(10_000_000, s)
 		src = g
 		// On entering Next, the batch being filled is one of the bound.
@@ -181,7 +182,7 @@ func TestCancelWhileSourceWaits(t *testing.T) {
 	c := &collector{}
 	j, err := NewJob(Pipeline{
 		Name: "tail", Parallelism: par,
-		Branches: []Branch{{
+		Stages: []Stage{{
 			Schema: schema,
 			NewSource: func(s connectors.Split) (connectors.Source, error) {
 				src, err := connlog.NewSource(connlog.SourceOptions{Broker: b, Topic: "in", Schema: schema, Format: "json", Split: s})
@@ -225,7 +226,7 @@ func TestPanicFailsOnlyItsJob(t *testing.T) {
 	bad := &collector{}
 	p := q2Pipeline(t, 100_000, 2, bad)
 	p.Name = "bad"
-	p.Branches[0].Operators = append(p.Branches[0].Operators[:1:1], OperatorSpec{Name: "exploder", New: func() (Operator, error) { return panicOp{}, nil }})
+	p.Stages[0].Operators = append(p.Stages[0].Operators[:1:1], OperatorSpec{Name: "exploder", New: func() (Operator, error) { return panicOp{}, nil }})
 	good := &collector{}
 	jobs := make([]*Job, 2)
 	for i, p := range []Pipeline{p, q2Pipeline(t, 100_000, 2, good)} {
@@ -264,7 +265,7 @@ func TestSourceErrorNamesTask(t *testing.T) {
 	checkNoLeak(t)
 	c := &collector{}
 	p := q2Pipeline(t, 1000, 2, c)
-	p.Branches[0].NewSource = func(connectors.Split) (connectors.Source, error) { return &failingSource{}, nil }
+	p.Stages[0].NewSource = func(connectors.Split) (connectors.Source, error) { return &failingSource{}, nil }
 	j, err := NewJob(p)
 	if err != nil {
 		t.Fatal(err)
@@ -297,5 +298,101 @@ func TestParentContextCancels(t *testing.T) {
 	cancel()
 	if err := waitJob(t, j); !errors.Is(err, ErrCancelled) {
 		t.Fatalf("wait: %v", err)
+	}
+}
+
+// keySpy records the auctions each of its instances sees.
+type keySpy struct {
+	mu   *sync.Mutex
+	seen *[]map[int64]bool
+	mine map[int64]bool
+}
+
+func newKeySpy() (OperatorSpec, func() []map[int64]bool) {
+	var mu sync.Mutex
+	var seen []map[int64]bool
+	spec := OperatorSpec{Name: "spy", New: func() (Operator, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		m := map[int64]bool{}
+		seen = append(seen, m)
+		return &keySpy{mu: &mu, seen: &seen, mine: m}, nil
+	}}
+	return spec, func() []map[int64]bool { mu.Lock(); defer mu.Unlock(); return seen }
+}
+
+func (k *keySpy) Process(b *types.Batch, emit Emit) error {
+	a := bidSchema.Index("auction")
+	k.mu.Lock()
+	b.ForEach(func(i int) { k.mine[b.Cols[a].Ints[i]] = true })
+	k.mu.Unlock()
+	return emit(b)
+}
+func (k *keySpy) Finish(Emit) error { return nil }
+
+// Stages joined by an exchange compute what one chain does: q2's filter
+// in the source stage, its projection behind a hash exchange on the
+// auction (each auction seen by one instance only) or a rebalance from a
+// single source instance.
+func TestStagesThroughExchange(t *testing.T) {
+	checkNoLeak(t)
+	const events = 100_000
+	want := expectedQ2(t, events)
+	for _, tc := range []struct {
+		kind         ExchangeKind
+		srcPar, cons int
+	}{
+		{ExchangeHash, 2, 3},
+		{ExchangeRebalance, 1, 3},
+		{ExchangeBroadcast, 2, 1},
+	} {
+		ops := q2Ops(t)
+		spy, seen := newKeySpy()
+		c := &collector{}
+		j, err := NewJob(Pipeline{
+			Name: "staged", Parallelism: 2,
+			Stages: []Stage{
+				{Name: "src", Parallelism: tc.srcPar, Schema: bidSchema,
+					NewSource: func(s connectors.Split) (connectors.Source, error) { return newGenSource(events, s) },
+					Operators: ops[:1]},
+				{Name: "proj", Parallelism: tc.cons, Schema: bidSchema,
+					Inputs:    []StageInput{{Stage: 0, Kind: tc.kind, Keys: []int{bidSchema.Index("auction")}}},
+					Operators: []OperatorSpec{spy, ops[1]}},
+			},
+			NewSink: c.newSink,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := j.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if err := waitJob(t, j); err != nil {
+			t.Fatalf("%v: %v", tc.kind, err)
+		}
+		if got := c.sorted(); !slices.Equal(got, want) {
+			t.Fatalf("%v: %d rows, want %d", tc.kind, len(got), len(want))
+		}
+		if n := c.opens.Load(); n != int64(tc.cons) {
+			t.Errorf("%v: %d sinks opened, want %d", tc.kind, n, tc.cons)
+		}
+		inst := seen()
+		if len(inst) != tc.cons {
+			t.Fatalf("%v: %d consumer instances, want %d", tc.kind, len(inst), tc.cons)
+		}
+		if tc.kind == ExchangeHash {
+			owner := map[int64]int{}
+			for i, m := range inst {
+				if len(m) == 0 {
+					t.Errorf("hash: instance %d saw no auction", i)
+				}
+				for a := range m {
+					if o, ok := owner[a]; ok {
+						t.Fatalf("hash: auction %d reached instances %d and %d", a, o, i)
+					}
+					owner[a] = i
+				}
+			}
+		}
 	}
 }

@@ -10,53 +10,104 @@ import (
 	"github.com/sluice-sql/sluice/sql/types"
 )
 
-// instance is one parallel copy of one branch: a source, an operator
-// chain and a sink, joined by one edge.
+// instance is one parallel copy of one stage: a source and its edge, or
+// one consumer of an exchange; an operator chain; and a sink, or one
+// producer of the next stage's exchange.
 type instance struct {
 	split                 connectors.Split
 	sourceName, chainName string
-	branch                *Branch
-	stages                []*stageCounters // source, operators…
-	src                   connectors.Source
+	stats                 []*stageCounters // input, operators…
 	ops                   []Operator
-	sink                  connectors.Sink
-	edge                  chan *types.Batch
-	pool                  *batchPool
+	// The input: a source feeding edge from pool, or an exchange
+	// consumer.
+	src  connectors.Source
+	edge chan *types.Batch
+	pool *batchPool
+	cons *ExchangeConsumer
+	// The output: a sink, or an exchange producer.
+	sink connectors.Sink
+	prod *ExchangeProducer
 }
 
-func (j *Job) newInstance(b, i int) (*instance, error) {
-	p := &j.p
-	br := &p.Branches[b]
-	prefix := ""
-	if len(p.Branches) > 1 {
-		prefix = br.Name + "/"
+// close closes the connectors of an instance that never ran.
+func (in *instance) close() {
+	if in.src != nil {
+		in.src.Close()
 	}
+	if in.sink != nil {
+		in.sink.Close()
+	}
+}
+
+// output finds where stage s's rows go: the exchange of the stage that
+// reads it and its input number there, or (nil, -1) for the sink.
+func (j *Job) output(s int, xs []*Exchange) (*Exchange, int) {
+	for k, st := range j.p.Stages {
+		for m, in := range st.Inputs {
+			if in.Stage == s {
+				return xs[k], m
+			}
+		}
+	}
+	return nil, -1
+}
+
+// sinkSplit numbers instance i of stage s among the instances of every
+// stage that writes the sink: each has a sink of its own.
+func (j *Job) sinkSplit(s, i int, xs []*Exchange) connectors.Split {
+	var sp connectors.Split
+	for k := range j.p.Stages {
+		if x, _ := j.output(k, xs); x != nil {
+			continue
+		}
+		if k == s {
+			sp.Index = sp.Count + i
+		}
+		sp.Count += j.parallelism(k)
+	}
+	return sp
+}
+
+func (j *Job) newInstance(s, i int, xs []*Exchange) (*instance, error) {
+	p := &j.p
+	st := &p.Stages[s]
+	prefix := ""
+	if len(p.Stages) > 1 {
+		prefix = st.Name + "/"
+	}
+	n := j.parallelism(s)
 	in := &instance{
-		split:      connectors.Split{Index: i, Count: p.Parallelism},
+		split:      connectors.Split{Index: i, Count: n},
 		sourceName: fmt.Sprintf("%ssource[%d]", prefix, i),
 		chainName:  fmt.Sprintf("%schain[%d]", prefix, i),
-		branch:     br,
-		stages:     j.branchStages[b],
-		edge:       make(chan *types.Batch, p.ChannelCapacity),
-		pool:       newBatchPool(br.Schema, p.MaxBatchesInFlight(), p.BatchSize),
+		stats:      j.stageStats[s],
 	}
 	var err error
-	if in.src, err = br.NewSource(in.split); err != nil {
-		return nil, fmt.Errorf("runtime: job %s: %ssource %d: %w", p.Name, prefix, i, err)
+	if st.NewSource != nil {
+		in.edge = make(chan *types.Batch, p.ChannelCapacity)
+		in.pool = newBatchPool(st.Schema, p.MaxBatchesInFlight(), p.BatchSize)
+		if in.src, err = st.NewSource(in.split); err != nil {
+			return nil, fmt.Errorf("runtime: job %s: %ssource %d: %w", p.Name, prefix, i, err)
+		}
+	} else {
+		in.cons = xs[s].Consumer(i)
 	}
-	for _, spec := range br.Operators {
+	for _, spec := range st.Operators {
 		op, err := spec.New()
 		if err != nil {
-			in.src.Close()
+			in.close()
 			return nil, fmt.Errorf("runtime: job %s: operator %s: %w", p.Name, spec.Name, err)
 		}
 		in.ops = append(in.ops, op)
 	}
-	// Every instance of every branch has a sink of its own.
-	sinkSplit := connectors.Split{Index: b*p.Parallelism + i, Count: len(p.Branches) * p.Parallelism}
-	if in.sink, err = p.NewSink(sinkSplit); err != nil {
-		in.src.Close()
-		return nil, fmt.Errorf("runtime: job %s: sink %d: %w", p.Name, sinkSplit.Index, err)
+	if x, m := j.output(s, xs); x != nil {
+		in.prod = x.Producer(m, i)
+		return in, nil
+	}
+	sp := j.sinkSplit(s, i, xs)
+	if in.sink, err = p.NewSink(sp); err != nil {
+		in.close()
+		return nil, fmt.Errorf("runtime: job %s: sink %d: %w", p.Name, sp.Index, err)
 	}
 	return in, nil
 }
@@ -103,7 +154,7 @@ func (j *Job) runSource(ctx context.Context, in *instance) (err error) {
 	if err := in.src.Open(ctx); err != nil {
 		return fmt.Errorf("open: %w", err)
 	}
-	stats := in.stages[0]
+	stats := in.stats[0]
 	for {
 		b, err := in.pool.get(ctx)
 		if err != nil {
@@ -137,28 +188,53 @@ func (j *Job) runSource(ctx context.Context, in *instance) (err error) {
 	}
 }
 
-// runChain runs the operators and the sink over the edge's batches; when
-// the edge is closed it finishes the operators and flushes the sink.
+// runChain runs the operators over the input's batches, into the sink or
+// the next exchange; when the input ends it finishes the operators and
+// flushes the sink (or closes its side of the exchange). A producer
+// flushes its partly filled batches whenever its input is idle, so rows
+// never wait in an exchange for more rows.
 func (j *Job) runChain(ctx context.Context, in *instance, cur *string) (err error) {
-	defer func() {
-		if cerr := in.sink.Close(); err == nil && cerr != nil {
-			err = fmt.Errorf("close sink: %w", cerr)
+	if in.sink != nil {
+		defer func() {
+			if cerr := in.sink.Close(); err == nil && cerr != nil {
+				err = fmt.Errorf("close sink: %w", cerr)
+			}
+		}()
+		if err := in.sink.Open(ctx); err != nil {
+			return fmt.Errorf("open sink: %w", err)
 		}
-	}()
-	if err := in.sink.Open(ctx); err != nil {
-		return fmt.Errorf("open sink: %w", err)
 	}
 	emits := j.chainEmits(ctx, in, cur)
+	var input <-chan *types.Batch
+	var release func(*types.Batch)
+	if in.cons == nil {
+		input, release = in.edge, in.pool.put
+	} else {
+		input, release = in.cons.Batches(), in.cons.Release
+		stats := in.stats[0]
+		first := emits[0]
+		emits[0] = func(b *types.Batch) error {
+			n := int64(b.Live())
+			stats.in.Add(n)
+			stats.out.Add(n)
+			return first(b)
+		}
+	}
 	for {
 		select {
-		case b, ok := <-in.edge:
+		case b, ok := <-input:
 			if !ok {
 				return j.finishChain(ctx, in, emits, cur)
 			}
 			err := emits[0](b)
-			in.pool.put(b)
+			release(b)
 			if err != nil {
 				return err
+			}
+			if in.prod != nil && len(input) == 0 {
+				if err := in.prod.Flush(ctx); err != nil {
+					return err
+				}
 			}
 		case <-ctx.Done():
 			return ctx.Err()
@@ -173,20 +249,24 @@ func (j *Job) chainEmits(ctx context.Context, in *instance, cur *string) []Emit 
 	n := len(in.ops)
 	emits := make([]Emit, n+1)
 	sinkStats := j.sinkStage
-	emits[n] = func(b *types.Batch) error {
-		live := int64(b.Live())
-		sinkStats.in.Add(live)
-		prev := *cur
-		*cur = "sink"
-		if err := in.sink.Write(ctx, b); err != nil {
-			return err
+	if in.prod != nil {
+		emits[n] = func(b *types.Batch) error { return in.prod.Send(ctx, b) }
+	} else {
+		emits[n] = func(b *types.Batch) error {
+			live := int64(b.Live())
+			sinkStats.in.Add(live)
+			prev := *cur
+			*cur = "sink"
+			if err := in.sink.Write(ctx, b); err != nil {
+				return err
+			}
+			*cur = prev
+			sinkStats.out.Add(live)
+			return nil
 		}
-		*cur = prev
-		sinkStats.out.Add(live)
-		return nil
 	}
 	for k := n - 1; k >= 0; k-- {
-		op, next, stats, name := in.ops[k], emits[k+1], in.stages[k+1], in.stages[k+1].name
+		op, next, stats, name := in.ops[k], emits[k+1], in.stats[k+1], in.stats[k+1].name
 		out := func(b *types.Batch) error {
 			stats.out.Add(int64(b.Live()))
 			return next(b)
@@ -210,14 +290,20 @@ func (j *Job) finishChain(ctx context.Context, in *instance, emits []Emit, cur *
 		return err // cancelled as the input ended: publish nothing
 	}
 	for k, op := range in.ops {
-		*cur = in.stages[k+1].name
-		next, stats := emits[k+1], in.stages[k+1]
+		*cur = in.stats[k+1].name
+		next, stats := emits[k+1], in.stats[k+1]
 		if err := op.Finish(func(b *types.Batch) error {
 			stats.out.Add(int64(b.Live()))
 			return next(b)
 		}); err != nil {
 			return err
 		}
+	}
+	if in.prod != nil {
+		// The end of this instance's rows: the consumers' input ends when
+		// every producer has closed.
+		*cur = ""
+		return in.prod.Close(ctx)
 	}
 	*cur = "sink"
 	if err := in.sink.Flush(ctx); err != nil {

@@ -28,12 +28,28 @@ type Scan struct {
 	// Pos is where the query names the table, in the user's text, for
 	// errors about the table found after binding.
 	Pos int
+	// Columns, when not nil, are the only columns read, by index into the
+	// table's schema, in order: the planner prunes the others when the
+	// table's source can skip them.
+	Columns []int
 }
 
-func (s *Scan) Schema() types.Schema     { return s.Table.Schema }
+func (s *Scan) Schema() types.Schema {
+	if s.Columns == nil {
+		return s.Table.Schema
+	}
+	out := make(types.Schema, len(s.Columns))
+	for i, c := range s.Columns {
+		out[i] = s.Table.Schema[c]
+	}
+	return out
+}
 func (s *Scan) Inputs() []Rel            { return nil }
 func (s *Scan) WithInputs(ins []Rel) Rel { c := *s; return &c }
 func (s *Scan) describe() string {
+	if s.Columns != nil {
+		return "Scan " + s.Table.Name + " " + s.Schema().String()
+	}
 	return "Scan " + s.Table.Name
 }
 

@@ -519,3 +519,37 @@ func (blackhole) Open(context.Context) error                { return nil }
 func (blackhole) Write(context.Context, *types.Batch) error { return nil }
 func (blackhole) Flush(context.Context) error               { return nil }
 func (blackhole) Close() error                              { return nil }
+
+// Prunable reports whether a table's source can read some of its columns
+// only, found by name: a log or file table in JSON, whose decoder then
+// parses just those fields. (CSV is positional; the generators make their
+// fixed rows.)
+func Prunable(opts map[string]string) bool {
+	switch opts["connector"] {
+	case "log", "file":
+		f, _ := formatOf(opts)
+		return f == "json"
+	}
+	return false
+}
+
+// Splits is the most source instances a table keeps busy: a log topic's
+// partition count, 1 for a file, 0 for no limit (the generators divide
+// their rows among any number). A topic that does not exist yet is not a
+// limit: reading it fails later, with its own error.
+func Splits(opts map[string]string, env Env) int {
+	switch opts["connector"] {
+	case "file":
+		return 1
+	case "log":
+		if env.Broker == nil {
+			return 0
+		}
+		info, err := env.Broker.DescribeTopic(opts["topic"])
+		if err != nil {
+			return 0
+		}
+		return len(info.Partitions)
+	}
+	return 0
+}
