@@ -282,7 +282,7 @@ func (e *Engine) exec(ctx context.Context, src string, st sql.Statement, collect
 			return Result{}, err
 		}
 		if err := registry.Check(t.Options); err != nil {
-			return Result{}, sql.Errorf(src, namePos(st, t.Name), "table %s: %v", t.Name, err)
+			return Result{}, sql.Errorf(src, optionPos(st, err, namePos(st, t.Name)), "table %s: %v", t.Name, err)
 		}
 		e.mu.Lock()
 		defer e.mu.Unlock()
@@ -812,6 +812,38 @@ func (e *Engine) query(ctx context.Context, src string, info sql.StatementInfo, 
 // Bounded reports whether a table with these connector options ends on
 // its own (see registry.Bounded).
 func Bounded(opts map[string]string) bool { return registry.Bounded(opts) }
+
+// optionPos finds the WITH option an error about a table's options is
+// about: the one whose key the message quotes (the longest, should keys
+// nest), at its key, or at its value when the message quotes that too.
+// def when no option is named.
+func optionPos(st sql.Statement, err error, def int) int {
+	if st.Dialect == nil {
+		return def
+	}
+	msg := err.Error()
+	quoted := func(s string) bool {
+		return strings.Contains(msg, "'"+s+"'") || strings.Contains(msg, `"`+s+`"`)
+	}
+	best, pos := -1, def
+	for _, o := range st.Dialect.Options {
+		if len(o.Key) > best && quoted(o.Key) {
+			best, pos = len(o.Key), o.KeyPos
+			if o.Value != "" && quoted(o.Value) {
+				pos = o.ValuePos
+			}
+		}
+	}
+	if best < 0 {
+		// No key named: a value may be ("unknown connector "kafkaa"").
+		for _, o := range st.Dialect.Options {
+			if o.Value != "" && quoted(o.Value) {
+				return o.ValuePos
+			}
+		}
+	}
+	return pos
+}
 
 // namePos finds where st names the table name (as a word, possibly
 // quoted), for an error about it; the statement's start when it does not.

@@ -325,3 +325,28 @@ func TestEnginePushQuery(t *testing.T) {
 		t.Fatalf("push query after cancel: %v", err)
 	}
 }
+
+// A bad connector option is reported where it is written.
+func TestCreateTableOptionErrorPosition(t *testing.T) {
+	e, err := NewEngine(EngineOptions{Parallelism: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	for _, tc := range []struct {
+		sql  string
+		line int
+		col  int
+		msg  string
+	}{
+		{"CREATE TABLE t (a BIGINT)\nWITH ('connector'='nexmark', 'nexmark.event'='5')", 2, 30, `has no option "nexmark.event"`},
+		{"CREATE TABLE t (a BIGINT) WITH ('connector' = 'kafkaa')", 1, 47, `unknown connector "kafkaa"`},
+		{"CREATE TABLE t (a BIGINT) WITH ('format'='json')", 1, 14, `missing 'connector'`},
+	} {
+		_, err := e.Exec(context.Background(), tc.sql)
+		var se *sql.Error
+		if !errors.As(err, &se) || se.Line != tc.line || se.Column != tc.col || !strings.Contains(se.Msg, tc.msg) {
+			t.Errorf("%s:\n got %v\nwant %s at %d:%d", tc.sql, err, tc.msg, tc.line, tc.col)
+		}
+	}
+}
