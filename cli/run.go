@@ -169,7 +169,7 @@ type rowWriter interface {
 // bounded result first, so that a table's columns line up.
 func printStream(ctx context.Context, w io.Writer, r renderer, res runtime.Result, aligned bool) error {
 	if aligned && res.Bounded {
-		rows, err := res.Stream.Collect(ctx, maxAlignedRows)
+		rows, err := res.Stream.Collect(ctx)
 		if err != nil {
 			return err
 		}
@@ -195,6 +195,3 @@ func printStream(ctx context.Context, w io.Writer, r renderer, res runtime.Resul
 		}
 	}
 }
-
-// maxAlignedRows bounds the rows `sluice run` holds to align a table.
-const maxAlignedRows = runtime.DefaultMaxResultRows

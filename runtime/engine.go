@@ -783,7 +783,7 @@ func (e *Engine) query(ctx context.Context, src string, info sql.StatementInfo, 
 			}
 		}
 	}
-	s := newRowStream(p.Schema)
+	s := newRowStream(p.Schema, e.settings().maxResultRows)
 	pl, err := e.pipeline("select", p, func(connectors.Split) (connectors.Sink, error) { return &streamSink{s: s}, nil })
 	if err != nil {
 		return Result{}, err
@@ -800,7 +800,7 @@ func (e *Engine) query(ctx context.Context, src string, info sql.StatementInfo, 
 		r.Stream = s
 		return r, nil
 	}
-	if r.Rows, err = s.Collect(ctx, e.settings().maxResultRows); err != nil {
+	if r.Rows, err = s.Collect(ctx); err != nil {
 		return Result{}, err
 	}
 	if r.Rows == nil {

@@ -29,7 +29,7 @@ const (
 var optionSpecs = []optionSpec{
 	{OptParallelism, "instances of every operator of a job", positiveInt(1 << 10)},
 	{OptBatchSize, "most rows a source puts in one batch", positiveInt(1 << 20)},
-	{OptMaxResultRows, "most rows a bounded SELECT collects for its caller", positiveInt(1 << 40)},
+	{OptMaxResultRows, "most rows a SELECT collects for its caller (an aligned table, Exec)", positiveInt(1 << 40)},
 }
 
 func positiveInt(limit int64) func(string) error {

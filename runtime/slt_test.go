@@ -255,7 +255,7 @@ func sltExec(ctx context.Context, e *Engine, text string) (*Result, error) {
 			if !r.Bounded {
 				return fmt.Errorf("SELECT over an unbounded source: it would never end")
 			}
-			rows, err := r.Stream.Collect(ctx, 1_000_000)
+			rows, err := r.Stream.Collect(ctx)
 			if err != nil {
 				return err
 			}

@@ -18,6 +18,8 @@ type RowStream struct {
 	Columns types.Schema
 	rows    chan [][]any
 	job     *Job
+	// limit bounds Collect (sql.max-result-rows).
+	limit int
 	// err is the job's end, set before rows is closed.
 	err error
 }
@@ -26,8 +28,8 @@ type RowStream struct {
 // for its reader.
 const rowStreamDepth = 8
 
-func newRowStream(cols types.Schema) *RowStream {
-	return &RowStream{Columns: cols, rows: make(chan [][]any, rowStreamDepth)}
+func newRowStream(cols types.Schema, limit int) *RowStream {
+	return &RowStream{Columns: cols, rows: make(chan [][]any, rowStreamDepth), limit: limit}
 }
 
 // start runs job, whose sink is s.sink(), and closes the stream when the
@@ -74,9 +76,11 @@ func (s *RowStream) Close() {
 	}
 }
 
-// Collect reads the stream to its end, at most limit rows (more fails
-// with ErrTooManyRows and stops the job).
-func (s *RowStream) Collect(ctx context.Context, limit int) ([][]any, error) {
+// Collect reads the stream to its end, holding at most the rows
+// sql.max-result-rows allows (more fails with ErrTooManyRows and stops
+// the job).
+func (s *RowStream) Collect(ctx context.Context) ([][]any, error) {
+	limit := s.limit
 	var out [][]any
 	for {
 		rows, err := s.Next(ctx)
