@@ -181,31 +181,6 @@ func (p *Physical) Sources() []*Node {
 	return out
 }
 
-// Chains lists, for each source, the operators its rows pass through on
-// the way to the sink, source first and sink last. While every edge is
-// forward, a chain is what one task runs; a union is where chains meet
-// and is not listed (it passes batches through).
-func (p *Physical) Chains() [][]*Node {
-	consumers := map[*Node][]*Node{}
-	for _, n := range p.Nodes {
-		for _, e := range n.Inputs {
-			consumers[e.From] = append(consumers[e.From], n)
-		}
-	}
-	var out [][]*Node
-	for _, s := range p.Sources() {
-		chain := []*Node{s}
-		for n := s; len(consumers[n]) > 0; {
-			n = consumers[n][0]
-			if n.Kind != KindUnion {
-				chain = append(chain, n)
-			}
-		}
-		out = append(out, chain)
-	}
-	return out
-}
-
 // MismatchError says why a query's result cannot go into its sink. Column
 // is the (0-based) output column to blame, or -1 when the column counts
 // differ; a caller that knows where the query's columns are in the user's
