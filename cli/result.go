@@ -15,6 +15,15 @@ import (
 	"github.com/sluice-sql/sluice/sql/types"
 )
 
+// render prints a whole result set with r.
+func render(r renderer, w io.Writer, res runtime.Result) error {
+	rw := r.writer(w, res.Columns)
+	if err := rw.rows(res.Rows); err != nil {
+		return err
+	}
+	return rw.end("")
+}
+
 func newRenderer(format string) (renderer, error) {
 	switch format {
 	case "table":
@@ -35,14 +44,6 @@ func rightAligned(t types.Type) bool {
 type tableRenderer struct{}
 
 func (tableRenderer) table() bool { return true }
-
-func (tableRenderer) render(w io.Writer, res runtime.Result) error {
-	t := &tableWriter{w: w, cols: res.Columns}
-	if err := t.rows(res.Rows); err != nil {
-		return err
-	}
-	return t.end("")
-}
 
 func (tableRenderer) writer(w io.Writer, cols types.Schema) rowWriter {
 	return &tableWriter{w: w, cols: cols}
@@ -150,14 +151,6 @@ type jsonRenderer struct{}
 
 func (jsonRenderer) table() bool { return false }
 
-func (r jsonRenderer) render(w io.Writer, res runtime.Result) error {
-	jw := r.writer(w, res.Columns)
-	if err := jw.rows(res.Rows); err != nil {
-		return err
-	}
-	return jw.end("")
-}
-
 func (jsonRenderer) writer(w io.Writer, cols types.Schema) rowWriter {
 	return &jsonWriter{w: w, cols: cols}
 }
@@ -215,14 +208,6 @@ func (j *jsonWriter) rows(rows [][]any) error {
 type csvRenderer struct{}
 
 func (csvRenderer) table() bool { return false }
-
-func (r csvRenderer) render(w io.Writer, res runtime.Result) error {
-	cw := r.writer(w, res.Columns)
-	if err := cw.rows(res.Rows); err != nil {
-		return err
-	}
-	return cw.end("")
-}
 
 func (csvRenderer) writer(w io.Writer, cols types.Schema) rowWriter {
 	return &csvWriter{cw: csv.NewWriter(w), cols: cols}

@@ -104,7 +104,7 @@ func (a *app) run(ctx context.Context, text string, r renderer, parallelism int)
 			return printStream(sigCtx, out, r, res, true)
 		}
 		if res.Columns != nil {
-			return r.render(out, res)
+			return render(r, out, res)
 		}
 		fmt.Fprintln(info, res.Message)
 		if res.JobID == "" {
@@ -149,8 +149,6 @@ type renderer interface {
 	// table reports whether the output is for a person (messages go to
 	// stdout with it) rather than for a program (messages go to stderr).
 	table() bool
-	// render prints a whole result set.
-	render(w io.Writer, res runtime.Result) error
 	// writer prints a result set as its rows come.
 	writer(w io.Writer, cols types.Schema) rowWriter
 }
@@ -174,7 +172,7 @@ func printStream(ctx context.Context, w io.Writer, r renderer, res runtime.Resul
 			return err
 		}
 		res.Rows, res.Stream = rows, nil
-		return r.render(w, res)
+		return render(r, w, res)
 	}
 	rw := r.writer(w, res.Columns)
 	for {

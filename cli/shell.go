@@ -199,7 +199,7 @@ func (a *app) shellExec(ctx context.Context, e *runtime.Engine, text string, r r
 			return printStream(sigCtx, out, r, res, false)
 		}
 		if res.Columns != nil {
-			return r.render(out, res)
+			return render(r, out, res)
 		}
 		fmt.Fprintln(info, res.Message)
 		if res.JobID == "" {

@@ -110,17 +110,24 @@ func (p *Physical) pruneScans(r sql.Rel) sql.Rel {
 
 // remapRefs returns e with column i read as column m[i].
 func remapRefs(e expr.Expr, m []int) expr.Expr {
+	return mapRefs(e, func(c *expr.ColumnRef) expr.Expr {
+		r := *c
+		r.Index = m[c.Index]
+		return &r
+	})
+}
+
+// mapRefs returns e with each column reference c replaced by f(c).
+func mapRefs(e expr.Expr, f func(*expr.ColumnRef) expr.Expr) expr.Expr {
 	switch x := e.(type) {
 	case *expr.ColumnRef:
-		c := *x
-		c.Index = m[x.Index]
-		return &c
+		return f(x)
 	case *expr.Cast:
-		return &expr.Cast{Arg: remapRefs(x.Arg, m), T: x.T}
+		return &expr.Cast{Arg: mapRefs(x.Arg, f), T: x.T}
 	case *expr.Call:
 		args := make([]expr.Expr, len(x.Args))
 		for i, a := range x.Args {
-			args[i] = remapRefs(a, m)
+			args[i] = mapRefs(a, f)
 		}
 		return &expr.Call{Fn: x.Fn, Args: args, T: x.T}
 	}
@@ -403,19 +410,7 @@ func countRefs(e expr.Expr, uses []int) {
 // substitute returns e with each reference to column i replaced by
 // inner[i].
 func substitute(e expr.Expr, inner []expr.Expr) expr.Expr {
-	switch x := e.(type) {
-	case *expr.ColumnRef:
-		return inner[x.Index]
-	case *expr.Cast:
-		return &expr.Cast{Arg: substitute(x.Arg, inner), T: x.T}
-	case *expr.Call:
-		args := make([]expr.Expr, len(x.Args))
-		for i, a := range x.Args {
-			args[i] = substitute(a, inner)
-		}
-		return &expr.Call{Fn: x.Fn, Args: args, T: x.T}
-	}
-	return e
+	return mapRefs(e, func(c *expr.ColumnRef) expr.Expr { return inner[c.Index] })
 }
 
 // volatile reports whether e calls a function whose value may change
