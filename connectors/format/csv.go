@@ -156,6 +156,7 @@ type csvEncoder struct {
 	opts    csvOptions
 	types   []types.Type
 	scratch []byte
+	dates   dateCache
 }
 
 func newCSVEncoder(schema types.Schema, opts map[string]string) (*csvEncoder, error) {
@@ -202,7 +203,7 @@ func (e *csvEncoder) Encode(dst []byte, b *types.Batch, row int) ([]byte, error)
 		case types.KindDate:
 			dst = appendDate(dst, v.Ints[row])
 		case types.KindTimestamp:
-			dst = appendTimestamp(dst, v.Ints[row], t.Precision)
+			dst = appendTimestamp(dst, v.Ints[row], t.Precision, &e.dates)
 		}
 		if e.needsQuotes(dst[start:]) {
 			e.scratch = append(e.scratch[:0], dst[start:]...)

@@ -1,6 +1,7 @@
 package format
 
 import (
+	"encoding/binary"
 	"math"
 	"strconv"
 	"unicode/utf8"
@@ -17,6 +18,10 @@ func appendJSONString(dst, s []byte) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		if i+8 <= len(s) && plainJSONWord(binary.LittleEndian.Uint64(s[i:])) {
+			i += 8
+			continue
+		}
 		c := s[i]
 		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
 			i++
@@ -58,6 +63,42 @@ func appendJSONString(dst, s []byte) []byte {
 	return append(dst, '"')
 }
 
+// plainJSONWord reports whether the eight bytes of w are all ASCII that
+// a JSON string holds as is: none below 0x20, none a quote or backslash.
+func plainJSONWord(w uint64) bool {
+	const (
+		ones   = 0x0101010101010101
+		highs  = 0x8080808080808080
+		quotes = '"' * ones
+		bslash = '\\' * ones
+	)
+	q, b := w^quotes, w^bslash
+	// (x-ones)&^x flags a zero byte of x, (w-0x20*ones)&^w a byte below
+	// 0x20 (exact as to whether any is flagged); w itself flags non-ASCII.
+	return (w|(w-0x20*ones)&^w|(q-ones)&^q|(b-ones)&^b)&highs == 0
+}
+
+// dateCache remembers the text of the last date appended: the rows of a
+// batch mostly share a day, and civil dates cost divisions.
+type dateCache struct {
+	days  int64
+	valid bool
+	n     int
+	text  [32]byte
+}
+
+// appendDate is appendDate with the cache.
+func (c *dateCache) appendDate(dst []byte, days int64) []byte {
+	if !c.valid || c.days != days {
+		t := appendDate(c.text[:0], days)
+		if len(t) > len(c.text) {
+			return append(dst, t...) // longer than any int64 day makes; stay correct anyway
+		}
+		c.days, c.valid, c.n = days, true, len(t)
+	}
+	return append(dst, c.text[:c.n]...)
+}
+
 func append2(dst []byte, v int) []byte { return append(dst, byte('0'+v/10), byte('0'+v%10)) }
 
 // appendDate appends days since the epoch as 'YYYY-MM-DD'. Years outside
@@ -76,8 +117,9 @@ func appendDate(dst []byte, days int64) []byte {
 }
 
 // appendTimestamp appends UTC microseconds as 'YYYY-MM-DD HH:MM:SS' and,
-// for precision p > 0, '.' and p fractional digits.
-func appendTimestamp(dst []byte, us int64, p uint8) []byte {
+// for precision p > 0, '.' and p fractional digits, taking the date from
+// dc.
+func appendTimestamp(dst []byte, us int64, p uint8, dc *dateCache) []byte {
 	secs := us / 1_000_000
 	frac := us % 1_000_000
 	if frac < 0 {
@@ -90,7 +132,7 @@ func appendTimestamp(dst []byte, us int64, p uint8) []byte {
 		sod += 86400
 		days--
 	}
-	dst = appendDate(dst, days)
+	dst = dc.appendDate(dst, days)
 	dst = append(dst, ' ')
 	dst = append2(dst, int(sod/3600))
 	dst = append(dst, ':')

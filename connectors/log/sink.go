@@ -23,8 +23,12 @@ type systemClock struct{}
 func (systemClock) Now() time.Time { return time.Now() }
 
 // DefaultMaxInFlight is how many appends a Sink keeps unacknowledged by
-// default: enough to overlap encoding with the broker's group commit.
-const DefaultMaxInFlight = 8
+// default: enough to overlap encoding with the broker's group commit
+// while an fsync takes many batches' encoding time, as on a busy disk. An
+// append in flight holds no buffer (the broker has written it when
+// AppendAsync returns), so the bound costs little memory; what it bounds
+// is the data a Flush waits to see synced.
+const DefaultMaxInFlight = 64
 
 // SinkOptions configure a Sink.
 type SinkOptions struct {
