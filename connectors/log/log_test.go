@@ -473,3 +473,18 @@ func TestSinkReportsAppendFailure(t *testing.T) {
 		t.Errorf("Flush after the topic went: %v, want ErrTopicNotFound", err)
 	}
 }
+
+// Keyless sinks of parallel instances start their round robin at
+// different partitions, so they do not all append to partition 0 first.
+func TestKeylessSinksStartApart(t *testing.T) {
+	b := openBroker(t, "t", 3)
+	for i := range 2 {
+		so := SinkOptions{Broker: b, Topic: "t", Schema: testSchema, Format: "json", Split: connectors.Split{Index: i, Count: 2}}
+		write(t, so, rows(0, 4))
+	}
+	for p, want := range []int64{4, 4, 0} {
+		if _, end, _ := b.Offsets("t", int32(p)); end != want {
+			t.Errorf("partition %d has %d records, want %d", p, end, want)
+		}
+	}
+}

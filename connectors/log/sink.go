@@ -43,8 +43,11 @@ type SinkOptions struct {
 	// KeyColumns, if any, name the columns that make the record key;
 	// rows are then partitioned by KeyPartition of the key. Without them
 	// records have a null key and each Write goes whole to the next
-	// partition in turn.
+	// partition in turn, starting at partition Split.Index (mod the
+	// partition count), so that parallel sinks start apart.
 	KeyColumns []string
+	// Split is this sink instance's place among the job's.
+	Split connectors.Split
 	// MaxInFlight bounds the unacknowledged appends; default
 	// DefaultMaxInFlight.
 	MaxInFlight int
@@ -139,6 +142,9 @@ func (s *Sink) Open(ctx context.Context) error {
 	}
 	s.parts = n
 	s.builders = make([]broker.BatchBuilder, n)
+	if n > 0 {
+		s.rr = s.opts.Split.Index % n
+	}
 	return nil
 }
 

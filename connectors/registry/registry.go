@@ -465,8 +465,8 @@ func logSink(opts map[string]string, schema types.Schema, env Env) (SinkFactory,
 		return nil, err
 	}
 	f, fo := formatOf(opts)
-	return func(connectors.Split) (connectors.Sink, error) {
-		return logconn.NewSink(logconn.SinkOptions{Broker: env.Broker, Topic: topic, Schema: schema, Format: f, FormatOptions: fo, KeyColumns: keys})
+	return func(sp connectors.Split) (connectors.Sink, error) {
+		return logconn.NewSink(logconn.SinkOptions{Broker: env.Broker, Topic: topic, Schema: schema, Format: f, FormatOptions: fo, KeyColumns: keys, Split: sp})
 	}, nil
 }
 
