@@ -171,7 +171,7 @@ func printStream(ctx context.Context, w io.Writer, r renderer, res runtime.Resul
 		if err != nil {
 			return err
 		}
-		res.Rows, res.Stream = rows, nil
+		res.Rows, res.Columns, res.Stream = rows, res.Stream.TableColumns, nil
 		return render(r, w, res)
 	}
 	rw := r.writer(w, res.Columns)

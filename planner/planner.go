@@ -59,6 +59,7 @@ const (
 	KindFilter
 	KindProject
 	KindUnion
+	KindAggregate
 	KindSink
 )
 
@@ -72,6 +73,8 @@ func (k Kind) String() string {
 		return "Project"
 	case KindUnion:
 		return "Union"
+	case KindAggregate:
+		return "Aggregate"
 	case KindSink:
 		return "Sink"
 	}
@@ -95,6 +98,12 @@ type Node struct {
 	// Columns are the columns of Table a pruned source reads, by index
 	// (nil: all); Schema names them.
 	Columns []int
+	// Keys and Aggs are an aggregation's group keys (input columns) and
+	// calls; its output is the keys, then one column per call.
+	Keys []int
+	Aggs []sql.AggCall
+	// Changelog is the kind of changes the node emits.
+	Changelog Changelog
 	// Schema is the node's output.
 	Schema types.Schema
 	// Inputs are the edges into the node.
@@ -170,6 +179,13 @@ func (e Edge) String() string {
 	return s + " " + e.Changelog.String()
 }
 
+// Updating reports whether the plan's result is a changelog of updates,
+// not appends only.
+func (p *Physical) Updating() bool {
+	sink := p.Nodes[len(p.Nodes)-1]
+	return len(sink.Inputs) > 0 && sink.Inputs[0].Changelog == Updating
+}
+
 // Sources lists the source nodes.
 func (p *Physical) Sources() []*Node {
 	var out []*Node
@@ -242,38 +258,63 @@ func Plan(q *sql.BoundQuery, sink *sql.Table, opts Options) (*Physical, error) {
 	if _, ok := root.(*sql.Empty); ok {
 		p.Empty = true
 	}
-	p.build(root)
+	if err := p.build(root); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
-// build turns the relational tree into the graph.
-func (p *Physical) build(root sql.Rel) {
+// build turns the relational tree into the graph. An edge carries its
+// producer's changelog: a source is append-only, an aggregation updating,
+// and the others pass their input's on (a union is updating if any input
+// is).
+func (p *Physical) build(root sql.Rel) error {
+	// add numbers n and settles its parallelism and the exchanges into
+	// it (unless the caller set them, as an aggregation does): an
+	// updating input keeps its parallelism, so each key's changes stay in
+	// order on one path; otherwise an input with fewer instances is
+	// rebalanced.
 	add := func(n *Node) *Node {
 		n.ID = len(p.Nodes) + 1
-		n.Parallelism = p.Parallelism
+		for _, in := range n.Inputs {
+			if in.Changelog == Updating {
+				n.Changelog = Updating
+			}
+		}
+		if n.Parallelism == 0 {
+			n.Parallelism = p.Parallelism
+			if n.Changelog == Updating && len(n.Inputs) > 0 {
+				n.Parallelism = n.Inputs[0].From.Parallelism
+			}
+		}
+		for i, in := range n.Inputs {
+			if in.Exchange == Forward && in.From.Parallelism != n.Parallelism {
+				n.Inputs[i].Exchange = Rebalance
+			}
+		}
 		p.Nodes = append(p.Nodes, n)
 		return n
+	}
+	edge := func(from *Node) Edge {
+		return Edge{From: from, Exchange: Forward, Changelog: from.Changelog}
 	}
 	var walk func(r sql.Rel) *Node
 	walk = func(r sql.Rel) *Node {
 		var ins []Edge
 		for _, in := range r.Inputs() {
-			from := walk(in)
-			x := Forward
-			if from != nil && from.Parallelism < p.Parallelism {
-				x = Rebalance
+			if from := walk(in); from != nil {
+				ins = append(ins, edge(from))
 			}
-			ins = append(ins, Edge{From: from, Exchange: x, Changelog: AppendOnly})
 		}
 		switch n := r.(type) {
 		case *sql.Scan:
-			src := add(&Node{Kind: KindSource, Table: n.Table, TablePos: n.Pos, Schema: n.Schema(), Columns: n.Columns})
+			par := p.Parallelism
 			if p.opts.SourceParallelism != nil {
-				if k := p.opts.SourceParallelism(n.Table); k > 0 && k < src.Parallelism {
-					src.Parallelism = k
+				if k := p.opts.SourceParallelism(n.Table); k > 0 && k < par {
+					par = k
 				}
 			}
-			return src
+			return add(&Node{Kind: KindSource, Table: n.Table, TablePos: n.Pos, Schema: n.Schema(), Columns: n.Columns, Parallelism: par})
 		case *sql.Empty:
 			// Nothing to read: the graph is a sink with no input, which a
 			// runtime finishes at once.
@@ -284,19 +325,36 @@ func (p *Physical) build(root sql.Rel) {
 			return add(&Node{Kind: KindProject, Exprs: n.Exprs, Schema: n.Schema(), Inputs: ins})
 		case *sql.Union:
 			return add(&Node{Kind: KindUnion, Schema: n.Schema(), Inputs: ins})
+		case *sql.Aggregate:
+			// Every row of a group must reach the instance holding the
+			// group: a hash exchange on the keys.
+			// A global aggregate (no keys) runs one instance, fed by all.
+			par := 0
+			for i := range ins {
+				ins[i].Exchange, ins[i].Keys = Hash, n.Keys
+				if len(n.Keys) == 0 {
+					ins[i].Exchange, par = Rebalance, 1
+				}
+			}
+			a := add(&Node{Kind: KindAggregate, Keys: n.Keys, Aggs: n.Aggs, Schema: n.Schema(), Inputs: ins, Parallelism: par})
+			a.Changelog = Updating
+			return a
 		}
 		panic(fmt.Sprintf("planner: unexpected %T", r))
 	}
 	last := walk(root)
 	sink := &Node{Kind: KindSink, Table: p.Sink, Schema: p.Schema}
 	if last != nil {
-		x := Forward
-		if last.Parallelism < p.Parallelism {
-			x = Rebalance
+		sink.Inputs = []Edge{edge(last)}
+		if last.Changelog == Updating && p.Sink != nil {
+			return &MismatchError{Column: -1, Msg: fmt.Sprintf(
+				"the query's result is updating (its rows change as input arrives: an unwindowed GROUP BY), "+
+					"but table %s takes appends only: write it to a table that can take updates "+
+					"(an upsert table with a PRIMARY KEY, coming soon), or aggregate over a window", p.Sink.Name)}
 		}
-		sink.Inputs = []Edge{{From: last, Exchange: x, Changelog: AppendOnly}}
 	}
 	add(sink)
+	return nil
 }
 
 // Assignable reports whether a value of type from may be written to a
@@ -372,6 +430,23 @@ func (p *Physical) Explain() string {
 			fmt.Fprintf(&b, "Project %s", strings.Join(cols, ", "))
 		case KindUnion:
 			fmt.Fprintf(&b, "UnionAll %s", n.Schema)
+		case KindAggregate:
+			keys := make([]string, len(n.Keys))
+			for i := range n.Keys {
+				keys[i] = n.Schema[i].Name
+			}
+			calls := make([]string, len(n.Aggs))
+			for i, c := range n.Aggs {
+				arg := "*"
+				if c.Arg >= 0 && len(n.Inputs) > 0 {
+					arg = n.Inputs[0].From.Schema[c.Arg].Name
+				}
+				if c.Distinct {
+					arg = "DISTINCT " + arg
+				}
+				calls[i] = fmt.Sprintf("%s := %s(%s)", n.Schema[len(n.Keys)+i].Name, c.Fn, arg)
+			}
+			fmt.Fprintf(&b, "GroupAggregate keys=(%s) %s", strings.Join(keys, ", "), strings.Join(calls, ", "))
 		case KindSink:
 			if n.Table != nil {
 				fmt.Fprintf(&b, "Sink %s (%s) %s", n.Table.Name, conn(n.Table), n.Table.Schema)

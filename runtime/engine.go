@@ -486,6 +486,9 @@ func (e *Engine) pipeline(name string, p *planner.Physical, newSink func(connect
 					names[i] = f.Name
 				}
 				stages[s].Operators = append(stages[s].Operators, ProjectSpec(fmt.Sprintf("project#%d", n.ID), names, n.Exprs, e.exprOptions()))
+			case planner.KindAggregate:
+				in := n.Inputs[0].From.Schema
+				stages[s].Operators = append(stages[s].Operators, GroupAggregateSpec(fmt.Sprintf("aggregate#%d", n.ID), in, n.Keys, n.Aggs, n.Inputs[0].Changelog == planner.Updating))
 			case planner.KindSource, planner.KindUnion, planner.KindSink:
 			default:
 				return fmt.Errorf("runtime: operator %s is not supported yet", n.Kind)
@@ -783,7 +786,7 @@ func (e *Engine) query(ctx context.Context, src string, info sql.StatementInfo, 
 			}
 		}
 	}
-	s := newRowStream(p.Schema, e.settings().maxResultRows)
+	s := newRowStream(p.Schema, e.settings().maxResultRows, p.Updating())
 	pl, err := e.pipeline("select", p, func(connectors.Split) (connectors.Sink, error) { return &streamSink{s: s}, nil })
 	if err != nil {
 		return Result{}, err
@@ -797,7 +800,7 @@ func (e *Engine) query(ctx context.Context, src string, info sql.StatementInfo, 
 	}
 	r := Result{Columns: p.Schema, Bounded: bounded(p)}
 	if !collect {
-		r.Stream = s
+		r.Columns, r.Stream = s.Columns, s
 		return r, nil
 	}
 	if r.Rows, err = s.Collect(ctx); err != nil {

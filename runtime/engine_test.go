@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -348,5 +349,55 @@ func TestCreateTableOptionErrorPosition(t *testing.T) {
 		if !errors.As(err, &se) || se.Line != tc.line || se.Column != tc.col || !strings.Contains(se.Msg, tc.msg) {
 			t.Errorf("%s:\n got %v\nwant %s at %d:%d", tc.sql, err, tc.msg, tc.line, tc.col)
 		}
+	}
+}
+
+// A grouped SELECT streams its changelog, led by the op column; Collect
+// applies it.
+func TestEngineUpdatingStream(t *testing.T) {
+	e, err := NewEngine(EngineOptions{Parallelism: 2, BatchSize: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	ctx := context.Background()
+	if _, err := e.Exec(ctx, `CREATE TABLE s (id BIGINT) WITH ('connector'='datagen', 'fields.id.kind'='sequence', 'fields.id.start'='1', 'fields.id.end'='20')`); err != nil {
+		t.Fatal(err)
+	}
+	var ops []string
+	err = e.Run(ctx, "SELECT MOD(id, 2) AS k, COUNT(*) AS n FROM s GROUP BY MOD(id, 2)", func(r Result) error {
+		if r.Stream == nil || !r.Stream.Updating || r.Columns[0].Name != "op" || len(r.Stream.TableColumns) != 2 {
+			return fmt.Errorf("result %+v: want an updating stream led by op", r)
+		}
+		for {
+			rows, err := r.Stream.Next(ctx)
+			if err != nil {
+				if errors.Is(err, io.EOF) {
+					return nil
+				}
+				return err
+			}
+			for _, row := range rows {
+				ops = append(ops, row[0].(string))
+			}
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Two groups: each starts with +I; with batches of 3 rows, later
+	// batches update them with -U/+U pairs.
+	if n := strings.Count(strings.Join(ops, " "), "+I"); n != 2 || !slices.Contains(ops, "-U") || !slices.Contains(ops, "+U") {
+		t.Fatalf("ops %v", ops)
+	}
+	res, err := e.Exec(ctx, "SELECT MOD(id, 2) AS k, COUNT(*) AS n FROM s GROUP BY MOD(id, 2)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(res[0].Rows); got != "[[1 10] [0 10]]" && got != "[[0 10] [1 10]]" {
+		t.Fatalf("collected %s", got)
+	}
+	if len(res[0].Columns) != 2 {
+		t.Fatalf("columns %s", res[0].Columns)
 	}
 }

@@ -259,7 +259,7 @@ func sltExec(ctx context.Context, e *Engine, text string) (*Result, error) {
 			if err != nil {
 				return err
 			}
-			r.Rows, r.Stream = rows, nil
+			r.Rows, r.Columns, r.Stream = rows, r.Stream.TableColumns, nil
 		}
 		if r.Columns != nil {
 			last = &r

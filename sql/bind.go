@@ -59,6 +59,8 @@ type binder struct {
 	sp    span
 	table *Table
 	qual  string
+	// agg is set while a grouped query's SELECT list and HAVING are bound.
+	agg *aggScope
 }
 
 // cte is a common table expression in scope.
@@ -308,17 +310,13 @@ func (b *binder) fieldPos(n ast.Node, k int, def int) int {
 func (b *binder) selectStmt(sel *ast.SelectStmt) (Rel, error) {
 	c := *b
 	c.sp = b.selectSpan(sel)
-	c.table, c.qual = nil, ""
+	c.table, c.qual, c.agg = nil, "", nil
 	b = &c
 	switch {
 	case sel.Kind != ast.SelectStmtKindSelect:
 		return nil, b.errorf(b.sp.lo, "this query is not supported yet")
 	case sel.Distinct:
 		return nil, b.notSupported("DISTINCT", "SELECT DISTINCT")
-	case sel.GroupBy != nil:
-		return nil, b.notSupported("GROUP", "GROUP BY")
-	case sel.Having != nil:
-		return nil, b.notSupported("HAVING", "HAVING")
 	case sel.WindowSpecs != nil:
 		return nil, b.notSupported("WINDOW", "WINDOW")
 	case sel.OrderBy != nil:
@@ -351,6 +349,9 @@ func (b *binder) selectStmt(sel *ast.SelectStmt) (Rel, error) {
 			return nil, b.errorf(start, "WHERE must be BOOLEAN, not %s", e.Type().Nullable())
 		}
 		in = &Filter{Input: in, Cond: e}
+	}
+	if isAggregateQuery(sel) {
+		return b.aggregate(sel, in)
 	}
 	p := &Project{Input: in}
 	for _, f := range sel.Fields.Fields {

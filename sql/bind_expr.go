@@ -97,6 +97,11 @@ var functionNames = []string{"ABS", "CAST", "COALESCE", "IF", "MOD", "NULLIF",
 // expr binds n, whose first token is at the cursor, and leaves the cursor
 // after its last anchor.
 func (b *binder) expr(n ast.ExprNode) (expr.Expr, error) {
+	if b.agg != nil {
+		if e, ok, err := b.groupedExpr(n); ok || err != nil {
+			return e, err
+		}
+	}
 	start := b.loc.pos()
 	switch n := n.(type) {
 	case *ast.ParenthesesExpr:
@@ -145,7 +150,7 @@ func (b *binder) expr(n ast.ExprNode) (expr.Expr, error) {
 	case *ast.FuncCallExpr:
 		return b.funcCall(n)
 	case *ast.AggregateFuncExpr:
-		return nil, b.errorf(b.loc.name(n.F), "aggregate function %s is not supported yet", strings.ToUpper(n.F))
+		return nil, b.errorf(b.loc.name(n.F), "aggregate function %s is not allowed here (only in the SELECT list and HAVING, and not inside another aggregate)", strings.ToUpper(n.F))
 	case *ast.WindowFuncExpr:
 		return nil, b.errorf(b.loc.name(n.Name), "window function %s is not supported yet", strings.ToUpper(n.Name))
 	case *ast.SubqueryExpr, *ast.ExistsSubqueryExpr:

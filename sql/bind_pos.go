@@ -209,3 +209,12 @@ func (l *locator) spanEnd(lo int) int {
 	}
 	return l.end
 }
+
+// prevEnd is where the token before the cursor ends: the end of what was
+// just bound.
+func (l *locator) prevEnd() int {
+	if l.i == 0 || l.i > len(l.toks) {
+		return l.pos()
+	}
+	return l.toks[l.i-1].end
+}

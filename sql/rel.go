@@ -1,6 +1,7 @@
 package sql
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/sluice-sql/sluice/sql/expr"
@@ -148,3 +149,55 @@ func (e *Empty) describe() string         { return "Empty " + e.Out.String() }
 
 // Describe is r's one-line description, as FormatRel prints it.
 func Describe(r Rel) string { return r.describe() }
+
+// AggCall is one aggregate function call of an Aggregate.
+type AggCall struct {
+	// Fn is the function, upper case: COUNT, SUM, AVG, MIN, MAX, ...
+	Fn       string
+	Distinct bool
+	// Arg is the input column aggregated, or -1 for COUNT(*).
+	Arg int
+	// T is the result type.
+	T types.Type
+}
+
+func (c AggCall) String() string {
+	arg := "*"
+	if c.Arg >= 0 {
+		arg = "$" + strconv.Itoa(c.Arg)
+	}
+	if c.Distinct {
+		arg = "DISTINCT " + arg
+	}
+	return c.Fn + "(" + arg + ")"
+}
+
+// Aggregate groups its input's rows by the Keys columns and computes Aggs
+// over each group: the output is the key columns, then one column per
+// aggregate call. Over a stream it is an updating relation: each group's
+// row changes as rows arrive (and leave, over an updating input).
+type Aggregate struct {
+	Input Rel
+	Keys  []int
+	Aggs  []AggCall
+	Out   types.Schema
+}
+
+func (a *Aggregate) Schema() types.Schema { return a.Out }
+func (a *Aggregate) Inputs() []Rel        { return []Rel{a.Input} }
+func (a *Aggregate) WithInputs(ins []Rel) Rel {
+	c := *a
+	c.Input = ins[0]
+	return &c
+}
+func (a *Aggregate) describe() string {
+	keys := make([]string, len(a.Keys))
+	for i, k := range a.Keys {
+		keys[i] = "$" + strconv.Itoa(k)
+	}
+	calls := make([]string, len(a.Aggs))
+	for i, c := range a.Aggs {
+		calls[i] = a.Out[len(a.Keys)+i].Name + " := " + c.String()
+	}
+	return "Aggregate keys=(" + strings.Join(keys, ", ") + ") " + strings.Join(calls, ", ")
+}

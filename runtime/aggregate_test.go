@@ -1,0 +1,76 @@
+package runtime
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/sluice-sql/sluice/sql"
+	"github.com/sluice-sql/sluice/sql/types"
+)
+
+// The changelog a GroupAggregate emits: +I for a new group, -U/+U pairs
+// for a change, -D when the last row of a group is retracted, including
+// over an updating input.
+func TestGroupAggregateChangelog(t *testing.T) {
+	in := types.Schema{{Name: "k", Type: types.String()}, {Name: "v", Type: types.BigInt()}}
+	g, err := NewGroupAggregate(in, []int{0}, []sql.AggCall{
+		{Fn: "COUNT", Arg: -1, T: types.BigInt().WithNotNull(true)},
+		{Fn: "MAX", Arg: 1, T: types.BigInt()},
+	}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch := func(rows ...string) *types.Batch {
+		b := types.NewBatch(in, len(rows))
+		for i, r := range rows {
+			var op, k string
+			var v int64
+			fmt.Sscanf(r, "%s %s %d", &op, &k, &v)
+			b.Cols[0].AppendString(k)
+			b.Cols[1].AppendInt(v)
+			b.SetLen(i + 1)
+			switch op {
+			case "-U":
+				b.SetKind(i, types.UpdateBefore)
+			case "+U":
+				b.SetKind(i, types.UpdateAfter)
+			case "-D":
+				b.SetKind(i, types.Delete)
+			}
+		}
+		return b
+	}
+	var got []string
+	emit := func(b *types.Batch) error {
+		var lines []string
+		b.ForEach(func(i int) {
+			lines = append(lines, fmt.Sprintf("%s %s %d %d", opText[b.Kind(i)], b.Cols[0].Bytes(i), b.Cols[1].Ints[i], b.Cols[2].Ints[i]))
+		})
+		got = append(got, strings.Join(lines, ", "))
+		return nil
+	}
+	for _, b := range []*types.Batch{
+		batch("+I a 1", "+I b 5", "+I a 3"),
+		batch("+I a 2"),
+		batch("-D a 3"),           // the MAX of a is retracted
+		batch("-D b 5"),           // b's last row
+		batch("-U a 1", "+U a 7"), // an update inside one batch
+		batch("-D a 2", "-D a 7", "+I c 4"),
+	} {
+		if err := g.Process(b, emit); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{
+		"+I a 2 3, +I b 1 5",
+		"-U a 2 3, +U a 3 3",
+		"-U a 3 3, +U a 2 2",
+		"-D b 1 5",
+		"-U a 2 2, +U a 2 7",
+		"-D a 2 7, +I c 1 4",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("changelog:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
