@@ -48,6 +48,9 @@ type Options struct {
 	// through a rebalance exchange, so every instance works. Nil: no
 	// limit.
 	SourceParallelism func(t *sql.Table) int
+	// TakesUpdates reports whether t's sink can take an updating result
+	// (retractions as well as inserts). Nil: none can.
+	TakesUpdates func(t *sql.Table) bool
 }
 
 // Kind is the kind of an operator of the graph.
@@ -346,7 +349,7 @@ func (p *Physical) build(root sql.Rel) error {
 	sink := &Node{Kind: KindSink, Table: p.Sink, Schema: p.Schema}
 	if last != nil {
 		sink.Inputs = []Edge{edge(last)}
-		if last.Changelog == Updating && p.Sink != nil {
+		if last.Changelog == Updating && p.Sink != nil && (p.opts.TakesUpdates == nil || !p.opts.TakesUpdates(p.Sink)) {
 			return &MismatchError{Column: -1, Msg: fmt.Sprintf(
 				"the query's result is updating (its rows change as input arrives: an unwindowed GROUP BY), "+
 					"but table %s takes appends only: write it to a table that can take updates "+

@@ -434,6 +434,7 @@ func (e *Engine) plan(src string, info sql.StatementInfo, sinkName string) (*pla
 		Parallelism:       e.settingsLocked().parallelism,
 		Prunable:          func(t *sql.Table) bool { return registry.Prunable(t.Options) },
 		SourceParallelism: func(t *sql.Table) int { return registry.Splits(t.Options, env) },
+		TakesUpdates:      func(t *sql.Table) bool { return registry.TakesUpdates(t.Options) },
 	})
 	var me *planner.MismatchError
 	if errors.As(err, &me) {

@@ -553,3 +553,10 @@ func Splits(opts map[string]string, env Env) int {
 	}
 	return 0
 }
+
+// TakesUpdates reports whether a table's sink can take an updating
+// result (retractions as well as inserts): blackhole, which discards
+// everything. Upsert tables come with primary keys.
+func TakesUpdates(opts map[string]string) bool {
+	return opts["connector"] == "blackhole"
+}
