@@ -107,6 +107,10 @@ type Node struct {
 	Aggs []sql.AggCall
 	// Changelog is the kind of changes the node emits.
 	Changelog Changelog
+	// Watermark is a source's watermark expression over its Schema: the
+	// event-time clock is the largest value it has taken. Nil when the
+	// table declares none.
+	Watermark expr.Expr
 	// Schema is the node's output.
 	Schema types.Schema
 	// Inputs are the edges into the node.
@@ -317,7 +321,7 @@ func (p *Physical) build(root sql.Rel) error {
 					par = k
 				}
 			}
-			return add(&Node{Kind: KindSource, Table: n.Table, TablePos: n.Pos, Schema: n.Schema(), Columns: n.Columns, Parallelism: par})
+			return add(&Node{Kind: KindSource, Table: n.Table, TablePos: n.Pos, Schema: n.Schema(), Columns: n.Columns, Watermark: n.Watermark, Parallelism: par})
 		case *sql.Empty:
 			// Nothing to read: the graph is a sink with no input, which a
 			// runtime finishes at once.
@@ -423,6 +427,9 @@ func (p *Physical) Explain() string {
 		switch n.Kind {
 		case KindSource:
 			fmt.Fprintf(&b, "Source %s (%s) %s", n.Table.Name, conn(n.Table), n.Schema)
+			if n.Watermark != nil {
+				fmt.Fprintf(&b, " watermark=%s", n.Watermark)
+			}
 		case KindFilter:
 			fmt.Fprintf(&b, "Filter %s", n.Cond)
 		case KindProject:

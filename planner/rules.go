@@ -70,6 +70,9 @@ func (p *Physical) pruneScans(r sql.Rel) sql.Rel {
 			for _, f := range filters {
 				countRefs(f.Cond, uses)
 			}
+			if scan.Watermark != nil {
+				countRefs(scan.Watermark, uses)
+			}
 			remap := make([]int, len(uses))
 			var cols []int
 			if slices.Max(uses) == 0 {
@@ -83,7 +86,11 @@ func (p *Physical) pruneScans(r sql.Rel) sql.Rel {
 				}
 			}
 			if len(cols) < len(uses) {
-				var in sql.Rel = &sql.Scan{Table: scan.Table, Pos: scan.Pos, Columns: cols}
+				pruned := &sql.Scan{Table: scan.Table, Pos: scan.Pos, Columns: cols}
+				if scan.Watermark != nil {
+					pruned.Watermark = remapRefs(scan.Watermark, remap)
+				}
+				var in sql.Rel = pruned
 				p.fire(RulePruneColumns, sql.Describe(scan), sql.Describe(in))
 				for i := len(filters) - 1; i >= 0; i-- {
 					in = &sql.Filter{Input: in, Cond: remapRefs(filters[i].Cond, remap)}

@@ -95,7 +95,7 @@ func NewGroupAggregate(in types.Schema, keys []int, calls []sql.AggCall, retract
 // Process implements Operator.
 func (g *GroupAggregate) Process(b *types.Batch, emit Emit) error {
 	if b.Live() == 0 {
-		return nil
+		return forwardWatermark(b, g.out, emit)
 	}
 	g.epoch++
 	g.rowIdx, g.slotOf, g.weights, g.touched = g.rowIdx[:0], g.slotOf[:0], g.weights[:0], g.touched[:0]
@@ -170,8 +170,9 @@ func (g *GroupAggregate) Process(b *types.Batch, emit Emit) error {
 		}
 	}
 	if g.out.Len() == 0 {
-		return nil
+		return forwardWatermark(b, g.out, emit)
 	}
+	g.out.Watermark = b.Watermark
 	return emit(g.out)
 }
 

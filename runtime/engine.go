@@ -464,6 +464,7 @@ func (e *Engine) pipeline(name string, p *planner.Physical, newSink func(connect
 		Parallelism: p.Parallelism,
 		BatchSize:   e.settings().batchSize,
 		NewSink:     newSink,
+		ExprOptions: e.exprOptions(),
 	}
 	consumer := map[*planner.Node]*planner.Node{}
 	edge := map[*planner.Node]planner.Edge{} // the edge from a node to its consumer
@@ -533,7 +534,7 @@ func (e *Engine) pipeline(name string, p *planner.Physical, newSink func(connect
 			return Pipeline{}, fmt.Errorf("table %s: %w", src.Table.Name, err)
 		}
 		s := len(stages)
-		stages = append(stages, Stage{Name: fmt.Sprintf("s%d", s+1), Parallelism: src.Parallelism, Schema: src.Schema, NewSource: newSource})
+		stages = append(stages, Stage{Name: fmt.Sprintf("s%d", s+1), Parallelism: src.Parallelism, Schema: src.Schema, NewSource: newSource, Watermark: src.Watermark})
 		deps = append(deps, nil)
 		if err := walk(src, s); err != nil {
 			return Pipeline{}, err

@@ -213,18 +213,25 @@ func NewExchange(o ExchangeOptions) (*Exchange, error) {
 	}
 	for range o.Consumers {
 		c := &ExchangeConsumer{
-			ch:   make(chan *types.Batch, o.ChannelCapacity),
+			ch:   make(chan delivery, o.ChannelCapacity),
 			pool: exchangePool{free: make(chan *types.Batch, total+o.ChannelCapacity+1), schema: o.Schema, rows: o.BatchSize},
+			wms:  make([]int64, total),
+			wm:   types.NoWatermark,
+		}
+		for i := range c.wms {
+			c.wms[i] = types.NoWatermark
 		}
 		c.open.Store(int32(total))
 		x.consumers = append(x.consumers, c)
 	}
+	gid := int32(0)
 	for i := range o.Inputs {
 		in := &x.opts.Inputs[i]
 		ps := make([]*ExchangeProducer, in.Producers)
 		for j := range ps {
-			ps[j] = &ExchangeProducer{x: x, in: in, index: j, next: j % o.Consumers,
+			ps[j] = &ExchangeProducer{x: x, in: in, index: j, gid: gid, wm: types.NoWatermark, next: j % o.Consumers,
 				out: make([]outBatch, o.Consumers), dest: make([][]int32, o.Consumers)}
+			gid++
 		}
 		x.producers = append(x.producers, ps)
 	}
@@ -257,6 +264,8 @@ type ExchangeProducer struct {
 	x      *Exchange
 	in     *ExchangeInput
 	index  int
+	gid    int32      // the producer's number across every input
+	wm     int64      // the last watermark sent
 	next   int        // rebalance: the next consumer
 	out    []outBatch // per consumer: the batch being filled
 	hashes []uint64   // scratch, per row of the batch being sent
@@ -283,6 +292,39 @@ func (p *ExchangeProducer) Send(ctx context.Context, b *types.Batch) error {
 	if err := p.checkSchema(b); err != nil {
 		return err
 	}
+	if err := p.sendRows(ctx, b); err != nil {
+		return err
+	}
+	if b.Watermark > p.wm {
+		return p.watermark(ctx, b.Watermark)
+	}
+	return nil
+}
+
+// watermark sends the producer's new watermark to every consumer, after
+// the rows before it: it must never overtake them, or they would be late.
+func (p *ExchangeProducer) watermark(ctx context.Context, wm int64) error {
+	if err := p.Flush(ctx); err != nil {
+		return err
+	}
+	p.wm = wm
+	for c, cons := range p.x.consumers {
+		b, err := cons.pool.get(ctx, &p.x.blocked)
+		if err != nil {
+			return err
+		}
+		b.Reset(p.x.opts.Schema, 0)
+		b.Watermark = wm
+		p.out[c].b = b
+		if err := p.send(ctx, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sendRows distributes the live rows of b.
+func (p *ExchangeProducer) sendRows(ctx context.Context, b *types.Batch) error {
 	rows := b.Sel
 	if rows == nil {
 		for n := int32(len(p.all)); n < int32(b.Len()); n++ {
@@ -374,8 +416,9 @@ func (p *ExchangeProducer) copyTo(ctx context.Context, c int, src *types.Batch, 
 // send hands consumer c's batch over; from then on it is the consumer's.
 func (p *ExchangeProducer) send(ctx context.Context, c int) error {
 	ch := p.x.consumers[c].ch
+	d := delivery{b: p.out[c].b, from: p.gid}
 	select {
-	case ch <- p.out[c].b:
+	case ch <- d:
 		p.out[c].b = nil
 		return nil
 	default:
@@ -383,7 +426,7 @@ func (p *ExchangeProducer) send(ctx context.Context, c int) error {
 	p.x.blocked.Add(1)
 	defer p.x.blocked.Add(-1)
 	select {
-	case ch <- p.out[c].b:
+	case ch <- d:
 		p.out[c].b = nil
 		return nil
 	case <-ctx.Done():
@@ -503,30 +546,72 @@ func gather[T any](dst, src []T, rows []int32) {
 	}
 }
 
-// ExchangeConsumer is one consuming instance of an exchange.
+// ExchangeConsumer is one consuming instance of an exchange. Its
+// watermark is the least of its producers' (each forwarded with Flush
+// before it, so no row overtakes the watermark that follows it): a batch
+// Recv returns carries it when it advances, as a batch with no rows.
 type ExchangeConsumer struct {
-	ch   chan *types.Batch
+	ch   chan delivery
 	pool exchangePool
 	open atomic.Int32 // producers that have not closed
+	// wms are the producers' last watermarks, wm their least: touched by
+	// the consumer's goroutine only.
+	wms []int64
+	wm  int64
 }
 
-// Batches is the consumer's input, for a task that selects over it and
-// other channels (its context, another exchange). It is closed when every
-// producer has closed. Each batch received must be Released.
-func (c *ExchangeConsumer) Batches() <-chan *types.Batch { return c.ch }
+// delivery is a batch and the producer that sent it.
+type delivery struct {
+	b    *types.Batch
+	from int32
+}
 
 // Recv returns the next batch, io.EOF once every producer has closed and
-// every batch has been received, or ctx's error.
+// every batch has been received, or ctx's error. Every batch returned
+// must be Released.
 func (c *ExchangeConsumer) Recv(ctx context.Context) (*types.Batch, error) {
-	select {
-	case b, ok := <-c.ch:
-		if !ok {
-			return nil, io.EOF
+	for {
+		select {
+		case d, ok := <-c.ch:
+			if !ok {
+				return nil, io.EOF
+			}
+			if b := c.receive(d); b != nil {
+				return b, nil
+			}
+		case <-ctx.Done():
+			return nil, ctx.Err()
 		}
-		return b, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
 	}
+}
+
+// Idle reports whether no batch is waiting for the consumer.
+func (c *ExchangeConsumer) Idle() bool { return len(c.ch) == 0 }
+
+// receive takes a delivery: a batch of rows is returned; a watermark is
+// folded into the producers' and returned as a rowless batch when the
+// least of them advances, else released at once (nil).
+func (c *ExchangeConsumer) receive(d delivery) *types.Batch {
+	b := d.b
+	if b.Len() > 0 || b.Watermark == types.NoWatermark {
+		return b
+	}
+	old := c.wms[d.from]
+	c.wms[d.from] = b.Watermark
+	if old == c.wm {
+		// The producer that moved may have held the least back.
+		least := c.wms[0]
+		for _, w := range c.wms[1:] {
+			least = min(least, w)
+		}
+		if least > c.wm {
+			c.wm = least
+			b.Watermark = least
+			return b
+		}
+	}
+	c.pool.put(b)
+	return nil
 }
 
 // Release gives a received batch back to the exchange to be refilled. It

@@ -474,20 +474,19 @@ func TestExchangeCancelMidStream(t *testing.T) {
 			wg.Go(func() {
 				cons := x.Consumer(c)
 				for {
-					select {
-					case b, ok := <-cons.Batches():
-						if !ok {
-							errs <- errors.New("stream ended on cancellation")
-							return
-						}
-						got.Add(1)
-						if c == 1 {
-							cons.Release(b)
-						} // consumer 0 keeps its first batches and stalls the rest
-					case <-ctx.Done():
-						errs <- ctx.Err()
+					b, err := cons.Recv(ctx)
+					if err == io.EOF {
+						errs <- errors.New("stream ended on cancellation")
 						return
 					}
+					if err != nil {
+						errs <- err
+						return
+					}
+					got.Add(1)
+					if c == 1 {
+						cons.Release(b)
+					} // consumer 0 keeps its first batches and stalls the rest
 				}
 			})
 		}
@@ -556,7 +555,11 @@ func BenchmarkExchangeHash(b *testing.B) {
 		for c := range consumers {
 			wg.Go(func() {
 				cons := x.Consumer(c)
-				for b := range cons.Batches() {
+				for {
+					b, err := cons.Recv(context.Background())
+					if err != nil {
+						break
+					}
 					cons.Release(b)
 				}
 			})
@@ -590,7 +593,7 @@ func TestExchangeSteadyStateAllocatesNothing(t *testing.T) {
 			}
 			for _, c := range x.consumers {
 				for len(c.ch) > 0 {
-					b := <-c.ch
+					b := (<-c.ch).b
 					if b.Kinds == nil {
 						t.Fatal("change kinds lost")
 					}

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/sluice-sql/sluice/connectors"
+	"github.com/sluice-sql/sluice/sql/expr"
 	"github.com/sluice-sql/sluice/sql/types"
 )
 
@@ -44,6 +45,9 @@ type Pipeline struct {
 	// NewSink builds the sink of one instance of one stage; the job opens
 	// and closes it.
 	NewSink func(connectors.Split) (connectors.Sink, error)
+	// ExprOptions are what the job's own expressions (watermarks)
+	// compile with.
+	ExprOptions expr.Options
 }
 
 // Stage is a chain of operators over the rows of a source or of an
@@ -60,6 +64,10 @@ type Stage struct {
 	// NewSource builds one instance's source, for a source stage; the job
 	// opens and closes it.
 	NewSource func(connectors.Split) (connectors.Source, error)
+	// Watermark is a source stage's watermark expression over Schema (a
+	// TIMESTAMP): the stage's event-time clock is its largest value so
+	// far. Nil: the stage has no event time until its source ends.
+	Watermark expr.Expr
 	// Inputs are, for a stage without a source, the stages feeding it and
 	// how their rows reach its instances.
 	Inputs    []StageInput

@@ -396,3 +396,82 @@ func TestStagesThroughExchange(t *testing.T) {
 		}
 	}
 }
+
+// wmSpy records, per instance, the watermarks it sees and checks that no
+// row arrives with an event time below the watermark before it.
+type wmSpy struct {
+	col  int
+	wm   int64
+	seen *[]int64
+	mu   *sync.Mutex
+	bad  *atomic.Int64
+}
+
+func (w *wmSpy) Process(b *types.Batch, emit Emit) error {
+	b.ForEach(func(i int) {
+		if ts := b.Cols[w.col].Ints[i]; ts < w.wm {
+			w.bad.Add(1)
+		}
+	})
+	if b.Watermark != types.NoWatermark {
+		if b.Watermark < w.wm {
+			w.bad.Add(1)
+		}
+		w.wm = b.Watermark
+		w.mu.Lock()
+		*w.seen = append(*w.seen, b.Watermark)
+		w.mu.Unlock()
+	}
+	return emit(b)
+}
+func (w *wmSpy) Finish(Emit) error { return nil }
+
+// A source's watermark (its WATERMARK expression's largest value) crosses
+// a hash exchange as the least over the producers, never overtaking a
+// row, and a bounded source ends with the end of time.
+func TestWatermarksThroughExchange(t *testing.T) {
+	checkNoLeak(t)
+	ts := bidSchema.Index("date_time")
+	var mu sync.Mutex
+	var seen []int64
+	var bad atomic.Int64
+	spy := OperatorSpec{Name: "spy", New: func() (Operator, error) {
+		return &wmSpy{col: ts, wm: types.NoWatermark, seen: &seen, mu: &mu, bad: &bad}, nil
+	}}
+	c := &collector{discard: true}
+	j, err := NewJob(Pipeline{
+		Name: "wm", Parallelism: 2, BatchSize: 100,
+		Stages: []Stage{
+			{Name: "src", Schema: bidSchema, Watermark: bidCol("date_time"),
+				NewSource: func(s connectors.Split) (connectors.Source, error) { return newGenSource(50_000, s) }},
+			{Name: "agg", Schema: bidSchema,
+				Inputs:    []StageInput{{Stage: 0, Kind: ExchangeHash, Keys: []int{bidSchema.Index("auction")}}},
+				Operators: []OperatorSpec{spy}},
+		},
+		NewSink: c.newSink,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitJob(t, j); err != nil {
+		t.Fatal(err)
+	}
+	if n := bad.Load(); n != 0 {
+		t.Fatalf("%d rows or watermarks arrived behind the watermark", n)
+	}
+	ends, moving := 0, 0
+	for _, w := range seen {
+		switch {
+		case w == types.EndOfTime:
+			ends++
+		case w > 0:
+			moving++
+		}
+	}
+	if ends != 2 || moving < 10 {
+		t.Fatalf("watermarks seen: %d ends (want one per instance), %d in between (want many): %v", ends, moving, len(seen))
+	}
+}

@@ -68,6 +68,9 @@ func NewFilter(pred expr.Expr, opts expr.Options) (*Filter, error) {
 // Process implements Operator. A batch with no row left is not emitted.
 func (f *Filter) Process(in *types.Batch, emit Emit) error {
 	if in.Live() == 0 {
+		if in.Watermark != types.NoWatermark {
+			return emit(in)
+		}
 		return nil
 	}
 	if err := f.pred.Eval(in, f.scratch); err != nil {
@@ -93,7 +96,11 @@ func (f *Filter) Process(in *types.Batch, emit Emit) error {
 	// ownership rule).
 	f.sel = sel
 	if len(sel) == 0 {
-		return nil
+		if in.Watermark == types.NoWatermark {
+			return nil
+		}
+		// No row is left, but the watermark goes on.
+		sel = noRows
 	}
 	in.Sel = sel
 	return emit(in)
@@ -136,7 +143,7 @@ func (p *Project) Schema() types.Schema { return p.schema }
 // Process implements Operator.
 func (p *Project) Process(in *types.Batch, emit Emit) error {
 	if in.Live() == 0 {
-		return nil
+		return forwardWatermark(in, p.out, emit)
 	}
 	out := p.out
 	for i, ev := range p.evals {
@@ -149,6 +156,26 @@ func (p *Project) Process(in *types.Batch, emit Emit) error {
 	// Sel and Kinds alias the input's, which the caller owns for the
 	// duration of this call, as emit does the output.
 	out.Sel, out.Kinds = in.Sel, in.Kinds
+	out.Watermark = in.Watermark
+	return emit(out)
+}
+
+// noRows is the selection of a batch with no live row.
+var noRows = []int32{}
+
+// forwardWatermark passes on the watermark of in, which has no live row,
+// as out with no row: the watermark must reach the operators after, even
+// when no row does. Nothing is emitted when in carries none.
+func forwardWatermark(in, out *types.Batch, emit Emit) error {
+	if in.Watermark == types.NoWatermark {
+		return nil
+	}
+	for _, c := range out.Cols {
+		c.Reset(c.Type, 0)
+	}
+	out.Kinds, out.Sel = nil, nil
+	out.SetLen(0)
+	out.Watermark = in.Watermark
 	return emit(out)
 }
 

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"runtime/debug"
 
 	"github.com/sluice-sql/sluice/connectors"
+	"github.com/sluice-sql/sluice/sql/expr"
 	"github.com/sluice-sql/sluice/sql/types"
 )
 
@@ -19,8 +21,9 @@ type instance struct {
 	stats                 []*stageCounters // input, operators…
 	ops                   []Operator
 	// The input: a source feeding edge from pool, or an exchange
-	// consumer.
+	// consumer. wm computes a source's watermark expression.
 	src  connectors.Source
+	wm   expr.Evaluator
 	edge chan *types.Batch
 	pool *batchPool
 	cons *ExchangeConsumer
@@ -89,6 +92,12 @@ func (j *Job) newInstance(s, i int, xs []*Exchange) (*instance, error) {
 		if in.src, err = st.NewSource(in.split); err != nil {
 			return nil, fmt.Errorf("runtime: job %s: %ssource %d: %w", p.Name, prefix, i, err)
 		}
+		if st.Watermark != nil {
+			if in.wm, err = expr.CompileWith(st.Watermark, j.p.ExprOptions); err != nil {
+				in.src.Close()
+				return nil, fmt.Errorf("runtime: job %s: %swatermark: %w", p.Name, prefix, err)
+			}
+		}
 	} else {
 		in.cons = xs[s].Consumer(i)
 	}
@@ -155,6 +164,10 @@ func (j *Job) runSource(ctx context.Context, in *instance) (err error) {
 		return fmt.Errorf("open: %w", err)
 	}
 	stats := in.stats[0]
+	// The event-time clock: the largest watermark expression value seen,
+	// then the end of time when a bounded source is done.
+	wm, sent := types.NoWatermark, types.NoWatermark
+	var wmVec types.Vector
 	for {
 		b, err := in.pool.get(ctx)
 		if err != nil {
@@ -165,7 +178,23 @@ func (j *Job) runSource(ctx context.Context, in *instance) (err error) {
 			in.pool.put(b)
 			return err
 		}
-		if n := b.Live(); n > 0 {
+		if in.wm != nil && b.Live() > 0 {
+			if err := in.wm.Eval(b, &wmVec); err != nil {
+				in.pool.put(b)
+				return fmt.Errorf("watermark: %w", err)
+			}
+			b.ForEach(func(i int) {
+				if !wmVec.IsNull(i) {
+					wm = max(wm, wmVec.Ints[i])
+				}
+			})
+		}
+		if st.State == connectors.Done {
+			wm = types.EndOfTime
+		}
+		b.Watermark = wm
+		if n := b.Live(); n > 0 || wm > sent {
+			sent = wm
 			stats.out.Add(int64(n))
 			select {
 			case in.edge <- b: // b is the chain's now
@@ -205,12 +234,35 @@ func (j *Job) runChain(ctx context.Context, in *instance, cur *string) (err erro
 		}
 	}
 	emits := j.chainEmits(ctx, in, cur)
-	var input <-chan *types.Batch
+	// next returns the next input batch, nil at the end of the input;
+	// idle reports whether no other batch is waiting.
+	var next func() (*types.Batch, error)
+	var idle func() bool
 	var release func(*types.Batch)
 	if in.cons == nil {
-		input, release = in.edge, in.pool.put
+		release = in.pool.put
+		next = func() (*types.Batch, error) {
+			select {
+			case b, ok := <-in.edge:
+				if !ok {
+					return nil, nil
+				}
+				return b, nil
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		idle = func() bool { return len(in.edge) == 0 }
 	} else {
-		input, release = in.cons.Batches(), in.cons.Release
+		release = in.cons.Release
+		next = func() (*types.Batch, error) {
+			b, err := in.cons.Recv(ctx)
+			if err == io.EOF {
+				return nil, nil
+			}
+			return b, err
+		}
+		idle = in.cons.Idle
 		stats := in.stats[0]
 		first := emits[0]
 		emits[0] = func(b *types.Batch) error {
@@ -221,23 +273,22 @@ func (j *Job) runChain(ctx context.Context, in *instance, cur *string) (err erro
 		}
 	}
 	for {
-		select {
-		case b, ok := <-input:
-			if !ok {
-				return j.finishChain(ctx, in, emits, cur)
-			}
-			err := emits[0](b)
-			release(b)
-			if err != nil {
+		b, err := next()
+		if err != nil {
+			return err
+		}
+		if b == nil {
+			return j.finishChain(ctx, in, emits, cur)
+		}
+		err = emits[0](b)
+		release(b)
+		if err != nil {
+			return err
+		}
+		if in.prod != nil && idle() {
+			if err := in.prod.Flush(ctx); err != nil {
 				return err
 			}
-			if in.prod != nil && len(input) == 0 {
-				if err := in.prod.Flush(ctx); err != nil {
-					return err
-				}
-			}
-		case <-ctx.Done():
-			return ctx.Err()
 		}
 	}
 }
@@ -254,6 +305,9 @@ func (j *Job) chainEmits(ctx context.Context, in *instance, cur *string) []Emit 
 	} else {
 		emits[n] = func(b *types.Batch) error {
 			live := int64(b.Live())
+			if live == 0 {
+				return nil // a watermark only: sinks keep no event time
+			}
 			sinkStats.in.Add(live)
 			prev := *cur
 			*cur = "sink"

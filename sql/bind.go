@@ -457,7 +457,11 @@ func (b *binder) from(j *ast.Join) (Rel, error) {
 		if alias != "" {
 			b.qual = alias
 		}
-		return &Scan{Table: t, Pos: pos}, nil
+		wm, err := BindWatermark(t)
+		if err != nil {
+			return nil, b.errorf(pos, "%v", err)
+		}
+		return &Scan{Table: t, Pos: pos, Watermark: wm}, nil
 	case *ast.SelectStmt, *ast.SetOprStmt:
 		r, err := b.query(src)
 		if err != nil {

@@ -33,6 +33,9 @@ type Scan struct {
 	// table's schema, in order: the planner prunes the others when the
 	// table's source can skip them.
 	Columns []int
+	// Watermark is the table's watermark expression over the columns
+	// read (Schema()), nil when the table declares none.
+	Watermark expr.Expr
 }
 
 func (s *Scan) Schema() types.Schema {

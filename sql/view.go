@@ -1,11 +1,13 @@
 package sql
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/pingcap/tidb/pkg/parser/ast"
 
+	"github.com/sluice-sql/sluice/sql/expr"
 	"github.com/sluice-sql/sluice/sql/types"
 )
 
@@ -47,4 +49,44 @@ func ParseType(s string) (types.Type, error) {
 		return types.Type{}, fmt.Errorf("unknown type %q", s)
 	}
 	return t.WithNotNull(notNull), nil
+}
+
+// BindWatermark binds t's `WATERMARK FOR col AS expr`: the expression,
+// over t's columns, must be a TIMESTAMP. Nil when t declares none.
+func BindWatermark(t *Table) (expr.Expr, error) {
+	if t.Watermark == nil {
+		return nil, nil
+	}
+	text := "SELECT " + t.Watermark.Expr + " FROM t"
+	stmts, err := Parse(text)
+	if err == nil && len(stmts) != 1 {
+		err = fmt.Errorf("%d statements", len(stmts))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("table %s: watermark %s: %v", t.Name, t.Watermark.Expr, err)
+	}
+	cat := NewMemCatalog()
+	only := *t
+	only.Name, only.Watermark = "t", nil
+	if err := cat.Add(&only); err != nil {
+		return nil, err
+	}
+	q, err := Bind(stmts[0], cat)
+	if err != nil {
+		msg := err.Error()
+		var e *Error
+		if errors.As(err, &e) {
+			msg = e.Msg
+		}
+		return nil, fmt.Errorf("table %s: watermark %s: %s", t.Name, t.Watermark.Expr, msg)
+	}
+	p, ok := q.Root.(*Project)
+	if !ok || len(p.Exprs) != 1 {
+		return nil, fmt.Errorf("table %s: watermark %s: not one expression", t.Name, t.Watermark.Expr)
+	}
+	e := p.Exprs[0]
+	if e.Type().Kind != types.KindTimestamp {
+		return nil, fmt.Errorf("table %s: watermark %s is %s, not a TIMESTAMP", t.Name, t.Watermark.Expr, e.Type().Nullable())
+	}
+	return e, nil
 }

@@ -1,6 +1,16 @@
 package types
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
+
+// Watermarks: a batch's Watermark is NoWatermark when it says nothing of
+// event time, and EndOfTime after the last row of a bounded stream.
+const (
+	NoWatermark int64 = math.MinInt64
+	EndOfTime   int64 = math.MaxInt64
+)
 
 // ChangeKind says what a row does to the result it belongs to, as in
 // Flink's changelogs. Append-only streams carry only inserts.
@@ -40,7 +50,13 @@ type Batch struct {
 	// Sel lists the live rows in ascending order; nil means all rows are
 	// live. A filter narrows Sel instead of moving data.
 	Sel []int32
-	n   int
+	// Watermark, unless NoWatermark, is the stream's event-time clock
+	// after this batch (TIMESTAMP microseconds): no later row has an
+	// event time below it, or that row is late. Watermarks of a
+	// stream never go back. A batch may have no live row and carry only
+	// a watermark.
+	Watermark int64
+	n         int
 }
 
 // NewBatch returns an empty batch for schema with room for capacity rows.
@@ -61,6 +77,7 @@ func (b *Batch) Reset(schema Schema, capacity int) {
 	}
 	b.Kinds = nil
 	b.Sel = nil
+	b.Watermark = NoWatermark
 	b.n = 0
 }
 
