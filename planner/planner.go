@@ -63,6 +63,8 @@ const (
 	KindProject
 	KindUnion
 	KindAggregate
+	KindWindow
+	KindWindowAggregate
 	KindSink
 )
 
@@ -78,6 +80,10 @@ func (k Kind) String() string {
 		return "Union"
 	case KindAggregate:
 		return "Aggregate"
+	case KindWindow:
+		return "Window"
+	case KindWindowAggregate:
+		return "WindowAggregate"
 	case KindSink:
 		return "Sink"
 	}
@@ -105,6 +111,11 @@ type Node struct {
 	// calls; its output is the keys, then one column per call.
 	Keys []int
 	Aggs []sql.AggCall
+	// Window is a window table function's definition; for a window
+	// aggregation, WindowEnd is the key (an index into Keys) holding each
+	// group's window_end.
+	Window    *sql.Window
+	WindowEnd int
 	// Changelog is the kind of changes the node emits.
 	Changelog Changelog
 	// Watermark is a source's watermark expression over its Schema: the
@@ -332,9 +343,19 @@ func (p *Physical) build(root sql.Rel) error {
 			return add(&Node{Kind: KindProject, Exprs: n.Exprs, Schema: n.Schema(), Inputs: ins})
 		case *sql.Union:
 			return add(&Node{Kind: KindUnion, Schema: n.Schema(), Inputs: ins})
+		case *sql.Window:
+			return add(&Node{Kind: KindWindow, Window: n, Schema: n.Schema(), Inputs: ins})
 		case *sql.Aggregate:
 			// Every row of a group must reach the instance holding the
-			// group: a hash exchange on the keys.
+			// group: a hash exchange on the keys. Grouped by a window's
+			// start and end, the aggregation is per window: it emits each
+			// window's rows once, when the watermark passes its end.
+			if end, ok := windowKeys(n); ok && len(ins) == 1 && ins[0].Changelog == AppendOnly {
+				for i := range ins {
+					ins[i].Exchange, ins[i].Keys = Hash, n.Keys
+				}
+				return add(&Node{Kind: KindWindowAggregate, Keys: n.Keys, Aggs: n.Aggs, WindowEnd: end, Schema: n.Schema(), Inputs: ins})
+			}
 			// A global aggregate (no keys) runs one instance, fed by all.
 			par := 0
 			for i := range ins {
@@ -362,6 +383,47 @@ func (p *Physical) build(root sql.Rel) error {
 	}
 	add(sink)
 	return nil
+}
+
+// windowKeys reports whether a's keys hold the window_start and
+// window_end of a window table function below it (through projections
+// and filters that pass them on), and which key holds window_end.
+func windowKeys(a *sql.Aggregate) (int, bool) {
+	start, end := -1, -1
+	for k, col := range a.Keys {
+		switch windowColumn(a.Input, col) {
+		case 0:
+			start = k
+		case 1:
+			end = k
+		}
+	}
+	return end, start >= 0 && end >= 0
+}
+
+// windowColumn follows column col of r down to a window table function:
+// 0 for its window_start, 1 window_end, 2 window_time, -1 for anything
+// else.
+func windowColumn(r sql.Rel, col int) int {
+	for {
+		switch n := r.(type) {
+		case *sql.Project:
+			c, ok := n.Exprs[col].(*expr.ColumnRef)
+			if !ok {
+				return -1
+			}
+			r, col = n.Input, c.Index
+		case *sql.Filter:
+			r = n.Input
+		case *sql.Window:
+			if w := col - len(n.Input.Schema()); w >= 0 {
+				return w
+			}
+			return -1
+		default:
+			return -1
+		}
+	}
 }
 
 // Assignable reports whether a value of type from may be written to a
@@ -440,7 +502,9 @@ func (p *Physical) Explain() string {
 			fmt.Fprintf(&b, "Project %s", strings.Join(cols, ", "))
 		case KindUnion:
 			fmt.Fprintf(&b, "UnionAll %s", n.Schema)
-		case KindAggregate:
+		case KindWindow:
+			fmt.Fprintf(&b, "%s", sql.Describe(n.Window))
+		case KindAggregate, KindWindowAggregate:
 			keys := make([]string, len(n.Keys))
 			for i := range n.Keys {
 				keys[i] = n.Schema[i].Name
@@ -456,7 +520,11 @@ func (p *Physical) Explain() string {
 				}
 				calls[i] = fmt.Sprintf("%s := %s(%s)", n.Schema[len(n.Keys)+i].Name, c.Fn, arg)
 			}
-			fmt.Fprintf(&b, "GroupAggregate keys=(%s) %s", strings.Join(keys, ", "), strings.Join(calls, ", "))
+			op := "GroupAggregate"
+			if n.Kind == KindWindowAggregate {
+				op = "WindowAggregate"
+			}
+			fmt.Fprintf(&b, "%s keys=(%s) %s", op, strings.Join(keys, ", "), strings.Join(calls, ", "))
 		case KindSink:
 			if n.Table != nil {
 				fmt.Fprintf(&b, "Sink %s (%s) %s", n.Table.Name, conn(n.Table), n.Table.Schema)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/cockroachdb/apd/v3"
+
 	"github.com/sluice-sql/sluice/sql"
 	"github.com/sluice-sql/sluice/sql/agg"
 	"github.com/sluice-sql/sluice/sql/types"
@@ -287,4 +289,80 @@ func appendKey(dst []byte, v *types.Vector, i int) []byte {
 		return append(dst, s...)
 	}
 	return binary.LittleEndian.AppendUint64(dst, uint64(v.Ints[i]))
+}
+
+// decodeKey appends to v the value appendKey encoded at the start of key,
+// and returns the rest of key.
+func decodeKey(v *types.Vector, key string) (string, error) {
+	bad := fmt.Errorf("runtime: bad group key encoding")
+	if len(key) == 0 {
+		return "", bad
+	}
+	if key[0] == 0 {
+		v.AppendNull()
+		return key[1:], nil
+	}
+	key = key[1:]
+	fixed := func(n int) (uint64, error) {
+		if len(key) < n {
+			return 0, bad
+		}
+		var x uint64
+		if n == 8 {
+			x = binary.LittleEndian.Uint64([]byte(key[:8]))
+		}
+		key = key[n:]
+		return x, nil
+	}
+	t := v.Type
+	switch {
+	case t.Kind == types.KindString || t.Kind == types.KindBytes || t.Kind == types.KindJSON,
+		t.Kind == types.KindDecimal && !t.Decimal64():
+		n, w := binary.Uvarint([]byte(key[:min(len(key), binary.MaxVarintLen64)]))
+		if w <= 0 || uint64(len(key)-w) < n {
+			return "", bad
+		}
+		body := key[w : w+int(n)]
+		key = key[w+int(n):]
+		if t.Kind == types.KindDecimal {
+			var d apd.Decimal
+			if _, _, err := d.SetString(body); err != nil {
+				return "", bad
+			}
+			v.AppendDecimal(&d)
+		} else {
+			v.AppendString(body)
+		}
+		return key, nil
+	case t.Kind == types.KindBoolean:
+		if len(key) < 1 {
+			return "", bad
+		}
+		v.AppendBool(key[0] == 1)
+		return key[1:], nil
+	case t.Kind == types.KindFloat:
+		x, err := fixed(8)
+		if err != nil {
+			return "", err
+		}
+		v.AppendFloat(math.Float64frombits(x))
+		return key, nil
+	case t.Kind == types.KindInterval:
+		m, err := fixed(8)
+		if err != nil {
+			return "", err
+		}
+		us, err := fixed(8)
+		if err != nil {
+			return "", err
+		}
+		v.AppendInterval(types.IntervalValue{Months: int32(m), Micros: int64(us)})
+		return key, nil
+	}
+	x, err := fixed(8)
+	if err != nil {
+		return "", err
+	}
+	v.AppendInt(int64(x))
+	return key, nil
 }

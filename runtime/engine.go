@@ -491,6 +491,11 @@ func (e *Engine) pipeline(name string, p *planner.Physical, newSink func(connect
 			case planner.KindAggregate:
 				in := n.Inputs[0].From.Schema
 				stages[s].Operators = append(stages[s].Operators, GroupAggregateSpec(fmt.Sprintf("aggregate#%d", n.ID), in, n.Keys, n.Aggs, n.Inputs[0].Changelog == planner.Updating))
+			case planner.KindWindow:
+				stages[s].Operators = append(stages[s].Operators, WindowAssignSpec(fmt.Sprintf("window#%d", n.ID), n.Inputs[0].From.Schema, n.Window))
+			case planner.KindWindowAggregate:
+				in := n.Inputs[0].From.Schema
+				stages[s].Operators = append(stages[s].Operators, WindowAggregateSpec(fmt.Sprintf("window-aggregate#%d", n.ID), in, n.Keys, n.WindowEnd, n.Aggs, nil))
 			case planner.KindSource, planner.KindUnion, planner.KindSink:
 			default:
 				return fmt.Errorf("runtime: operator %s is not supported yet", n.Kind)

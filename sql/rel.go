@@ -3,6 +3,7 @@ package sql
 import (
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/sluice-sql/sluice/sql/expr"
 	"github.com/sluice-sql/sluice/sql/types"
@@ -203,4 +204,65 @@ func (a *Aggregate) describe() string {
 		calls[i] = a.Out[len(a.Keys)+i].Name + " := " + c.String()
 	}
 	return "Aggregate keys=(" + strings.Join(keys, ", ") + ") " + strings.Join(calls, ", ")
+}
+
+// WindowKind is a window table function.
+type WindowKind int
+
+// The window table functions.
+const (
+	Tumble WindowKind = iota
+	Hop
+	Cumulate
+	Session
+)
+
+func (k WindowKind) String() string {
+	return [...]string{"TUMBLE", "HOP", "CUMULATE", "SESSION"}[k]
+}
+
+// Window is a window table function: each input row with the windows it
+// falls in, one output row per window, with three more columns:
+// window_start, window_end and window_time (window_end less a
+// millisecond, the window's own time attribute, as Flink has it). Sizes are microseconds;
+// windows are aligned to the epoch plus Offset.
+type Window struct {
+	Input Rel
+	Kind  WindowKind
+	// TimeCol is the input's time attribute column.
+	TimeCol int
+	// Size is the window's length (TUMBLE, HOP, CUMULATE's largest);
+	// Slide is HOP's slide or CUMULATE's step; Gap is SESSION's.
+	Size, Slide, Offset, Gap int64
+	Out                      types.Schema
+}
+
+func (w *Window) Schema() types.Schema { return w.Out }
+func (w *Window) Inputs() []Rel        { return []Rel{w.Input} }
+func (w *Window) WithInputs(ins []Rel) Rel {
+	c := *w
+	c.Input = ins[0]
+	return &c
+}
+func (w *Window) describe() string {
+	s := w.Kind.String() + "(" + w.Input.Schema()[w.TimeCol].Name
+	switch w.Kind {
+	case Tumble:
+		s += ", size=" + micros(w.Size)
+	case Hop:
+		s += ", slide=" + micros(w.Slide) + ", size=" + micros(w.Size)
+	case Cumulate:
+		s += ", step=" + micros(w.Slide) + ", size=" + micros(w.Size)
+	case Session:
+		s += ", gap=" + micros(w.Gap)
+	}
+	if w.Offset != 0 {
+		s += ", offset=" + micros(w.Offset)
+	}
+	return "Window " + s + ")"
+}
+
+// micros spells a duration of microseconds briefly: 10s, 1m, 1500ms.
+func micros(us int64) string {
+	return time.Duration(us * int64(time.Microsecond)).String()
 }
