@@ -434,7 +434,7 @@ func (e *Engine) plan(src string, info sql.StatementInfo, sinkName string) (*pla
 		Parallelism:       e.settingsLocked().parallelism,
 		Prunable:          func(t *sql.Table) bool { return registry.Prunable(t.Options) },
 		SourceParallelism: func(t *sql.Table) int { return registry.Splits(t.Options, env) },
-		TakesUpdates:      func(t *sql.Table) bool { return registry.TakesUpdates(t.Options) },
+		TakesUpdates:      func(t *sql.Table) bool { return registry.TakesUpdates(t.Options, t.PrimaryKey) },
 	})
 	var me *planner.MismatchError
 	if errors.As(err, &me) {
@@ -667,7 +667,7 @@ func (e *Engine) insert(src string, st sql.Statement, info sql.StatementInfo) (R
 	if err != nil {
 		return Result{}, err
 	}
-	newSink, err := registry.Sink(p.Sink.Options, p.Sink.Schema, e.env())
+	newSink, err := registry.Sink(p.Sink.Options, p.Sink.Schema, p.Sink.PrimaryKey, e.env())
 	if err != nil {
 		return Result{}, fmt.Errorf("table %s: %w", p.Sink.Name, err)
 	}

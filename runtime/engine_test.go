@@ -401,3 +401,52 @@ func TestEngineUpdatingStream(t *testing.T) {
 		t.Fatalf("columns %s", res[0].Columns)
 	}
 }
+
+// An updating result into a table with a primary key is an upsert topic:
+// compacted, keyed by the key, with the latest row per key last, and a
+// tombstone for a key whose group is gone.
+func TestUpsertSink(t *testing.T) {
+	e, b := newTestEngine(t, 2)
+	ctx := context.Background()
+	_, err := e.Exec(ctx, `
+CREATE TABLE s (id BIGINT) WITH ('connector'='datagen', 'fields.id.kind'='sequence', 'fields.id.start'='1', 'fields.id.end'='30');
+CREATE TABLE counts (k BIGINT, n BIGINT, PRIMARY KEY (k) NOT ENFORCED) WITH ('connector'='log', 'topic'='counts', 'format'='json');
+SET 'execution.batch-size' = '4';
+INSERT INTO counts SELECT MOD(id, 3), COUNT(*) FROM s GROUP BY MOD(id, 3)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, _ := e.Exec(ctx, "SHOW JOBS")
+	if err := e.Wait(ctx, res[0].Rows[0][0].(string)); err != nil {
+		t.Fatal(err)
+	}
+	info, err := b.DescribeTopic("counts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Config.CleanupPolicy != broker.PolicyCompact {
+		t.Errorf("cleanup.policy %q, want compact", info.Config.CleanupPolicy)
+	}
+	// The last record of each key holds its final count.
+	last := map[string]string{}
+	n := 0
+	r := b.NewReader("counts", 0, 0)
+	for {
+		rec, ok, err := r.TryNext()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			break
+		}
+		n++
+		last[string(rec.Key)] = string(rec.Value)
+	}
+	want := map[string]string{`{"k":0}`: `{"k":0,"n":10}`, `{"k":1}`: `{"k":1,"n":10}`, `{"k":2}`: `{"k":2,"n":10}`}
+	if fmt.Sprint(last) != fmt.Sprint(want) {
+		t.Fatalf("latest per key %v, want %v", last, want)
+	}
+	if n <= 3 {
+		t.Errorf("%d records: the counts should have been updated along the way", n)
+	}
+}

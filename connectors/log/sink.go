@@ -48,6 +48,12 @@ type SinkOptions struct {
 	KeyColumns []string
 	// Split is this sink instance's place among the job's.
 	Split connectors.Split
+	// Upsert makes the topic a table keyed by KeyColumns (the table's
+	// primary key): an insert or update-after writes the row under its
+	// key, an update-before writes nothing (the update-after that
+	// follows replaces it), a delete writes a tombstone (a null value).
+	// Compaction then keeps each key's latest row.
+	Upsert bool
 	// MaxInFlight bounds the unacknowledged appends; default
 	// DefaultMaxInFlight.
 	MaxInFlight int
@@ -75,6 +81,9 @@ func (o *SinkOptions) Validate() error {
 	}
 	if o.MaxInFlight < 1 {
 		return fmt.Errorf("log sink: max in flight %d is below 1", o.MaxInFlight)
+	}
+	if o.Upsert && len(o.KeyColumns) == 0 {
+		return errors.New("log sink: an upsert sink needs key columns")
 	}
 	return nil
 }
@@ -182,15 +191,22 @@ func (s *Sink) Write(ctx context.Context, b *types.Batch) error {
 		if err != nil {
 			return
 		}
-		if b.Kind(i) != types.Insert {
-			err = fmt.Errorf("log sink %s: %w (row is %v)", s.opts.Topic, connectors.ErrRetraction, b.Kind(i))
+		kind := b.Kind(i)
+		if kind != types.Insert && !s.opts.Upsert {
+			err = fmt.Errorf("log sink %s: %w (row is %v)", s.opts.Topic, connectors.ErrRetraction, kind)
 			return
 		}
-		if s.value, err = s.enc.Encode(s.value[:0], b, i); err != nil {
-			err = fmt.Errorf("log sink %s: %w", s.opts.Topic, err)
-			return
+		if kind == types.UpdateBefore {
+			return // the update-after replaces it under the same key
 		}
-		rec := broker.Record{Timestamp: ts, Value: s.value}
+		rec := broker.Record{Timestamp: ts}
+		if kind != types.Delete {
+			if s.value, err = s.enc.Encode(s.value[:0], b, i); err != nil {
+				err = fmt.Errorf("log sink %s: %w", s.opts.Topic, err)
+				return
+			}
+			rec.Value = s.value
+		}
 		p := keyless
 		if s.keyEnc != nil {
 			if s.key, err = s.keyEnc.Encode(s.key[:0], &s.keyBatch, i); err != nil {

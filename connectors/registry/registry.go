@@ -202,14 +202,17 @@ func Source(opts map[string]string, schema types.Schema, env Env) (SourceFactory
 }
 
 // Sink returns the factory of a table's sink instances.
-func Sink(opts map[string]string, schema types.Schema, env Env) (SinkFactory, error) {
+//
+// A table with a primary key takes an updating result where its connector
+// can: a log table becomes an upsert topic keyed by the primary key.
+func Sink(opts map[string]string, schema types.Schema, primaryKey []string, env Env) (SinkFactory, error) {
 	name, err := check(opts)
 	if err != nil {
 		return nil, err
 	}
 	switch name {
 	case "log":
-		return logSink(opts, schema, env)
+		return logSink(opts, schema, primaryKey, env)
 	case "file":
 		path := opts["path"]
 		if path == "" {
@@ -434,7 +437,7 @@ func specField(s, name string) (string, bool) {
 	return v, ok && strings.TrimSpace(k) == name
 }
 
-func logSink(opts map[string]string, schema types.Schema, env Env) (SinkFactory, error) {
+func logSink(opts map[string]string, schema types.Schema, primaryKey []string, env Env) (SinkFactory, error) {
 	if env.Broker == nil {
 		return nil, invalid("connector log needs the built-in log")
 	}
@@ -452,13 +455,25 @@ func logSink(opts map[string]string, schema types.Schema, env Env) (SinkFactory,
 			keys = append(keys, k)
 		}
 	}
+	upsert := len(primaryKey) > 0
+	if upsert {
+		if len(keys) > 0 && strings.Join(keys, ",") != strings.Join(primaryKey, ",") {
+			return nil, invalid("'key.fields' (%s) must be the primary key (%s) of an upsert table", strings.Join(keys, ", "), strings.Join(primaryKey, ", "))
+		}
+		keys = primaryKey
+	}
 	parts, err := intOption(opts, "sink.partitions", 1)
 	if err != nil {
 		return nil, err
 	}
-	// The sink's topic is made when the table is first written.
+	// The sink's topic is made when the table is first written; an
+	// upsert topic is compacted, so reading it whole gives the table.
+	var config map[string]string
+	if upsert {
+		config = map[string]string{"cleanup.policy": broker.PolicyCompact}
+	}
 	if _, err := env.Broker.Partitions(topic); errors.Is(err, broker.ErrTopicNotFound) {
-		if err := env.Broker.CreateTopic(topic, int(max(parts, 1)), nil); err != nil && !errors.Is(err, broker.ErrTopicExists) {
+		if err := env.Broker.CreateTopic(topic, int(max(parts, 1)), config); err != nil && !errors.Is(err, broker.ErrTopicExists) {
 			return nil, fmt.Errorf("create topic %s for the sink: %w", topic, err)
 		}
 	} else if err != nil {
@@ -466,7 +481,7 @@ func logSink(opts map[string]string, schema types.Schema, env Env) (SinkFactory,
 	}
 	f, fo := formatOf(opts)
 	return func(sp connectors.Split) (connectors.Sink, error) {
-		return logconn.NewSink(logconn.SinkOptions{Broker: env.Broker, Topic: topic, Schema: schema, Format: f, FormatOptions: fo, KeyColumns: keys, Split: sp})
+		return logconn.NewSink(logconn.SinkOptions{Broker: env.Broker, Topic: topic, Schema: schema, Format: f, FormatOptions: fo, KeyColumns: keys, Split: sp, Upsert: upsert})
 	}, nil
 }
 
@@ -556,7 +571,13 @@ func Splits(opts map[string]string, env Env) int {
 
 // TakesUpdates reports whether a table's sink can take an updating
 // result (retractions as well as inserts): blackhole, which discards
-// everything. Upsert tables come with primary keys.
-func TakesUpdates(opts map[string]string) bool {
-	return opts["connector"] == "blackhole"
+// everything, and a log table with a primary key (an upsert topic).
+func TakesUpdates(opts map[string]string, primaryKey []string) bool {
+	switch opts["connector"] {
+	case "blackhole":
+		return true
+	case "log":
+		return len(primaryKey) > 0
+	}
+	return false
 }

@@ -39,7 +39,7 @@ func TestOptionErrors(t *testing.T) {
 	if _, err := Source(map[string]string{"connector": "nexmark", "nexmark.table": "bid"}, wrong, Env{}); !errors.Is(err, ErrInvalidOptions) {
 		t.Errorf("wrong nexmark columns: %v", err)
 	}
-	if _, err := Sink(map[string]string{"connector": "nexmark", "nexmark.table": "bid"}, bid, Env{}); !errors.Is(err, ErrInvalidOptions) {
+	if _, err := Sink(map[string]string{"connector": "nexmark", "nexmark.table": "bid"}, bid, nil, Env{}); !errors.Is(err, ErrInvalidOptions) {
 		t.Errorf("nexmark as a sink: %v", err)
 	}
 }
@@ -93,7 +93,7 @@ func TestNexmarkToLogToPrint(t *testing.T) {
 		t.Fatalf("%d bids from 500 events", rows)
 	}
 
-	sinkF, err := Sink(map[string]string{"connector": "log", "topic": "bids", "format": "json"}, bid, env)
+	sinkF, err := Sink(map[string]string{"connector": "log", "topic": "bids", "format": "json"}, bid, nil, env)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +119,7 @@ func TestNexmarkToLogToPrint(t *testing.T) {
 	src2, _ := back(connectors.Split{})
 	got := drain(t, src2, bid)
 	var out bytes.Buffer
-	printF, err := Sink(map[string]string{"connector": "print"}, bid, Env{Stdout: &out})
+	printF, err := Sink(map[string]string{"connector": "print"}, bid, nil, Env{Stdout: &out})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +133,7 @@ func TestNexmarkToLogToPrint(t *testing.T) {
 	}
 	// The first bid printed matches the generator's first bid.
 	var first bytes.Buffer
-	pf, _ := Sink(map[string]string{"connector": "print"}, bid, Env{Stdout: &first})
+	pf, _ := Sink(map[string]string{"connector": "print"}, bid, nil, Env{Stdout: &first})
 	p1, _ := pf(connectors.Split{})
 	p1.Write(ctx, batches[0])
 	if want := strings.SplitN(first.String(), "\n", 2)[0]; lines[0] != want {
@@ -165,7 +165,7 @@ func TestDatagenOptions(t *testing.T) {
 	if err := Check(map[string]string{"connector": "datagen", "fields.id.lenght": "5"}); err == nil || !strings.Contains(err.Error(), `did you mean "fields.id.length"?`) {
 		t.Errorf("Check of a misspelt column option: %v", err)
 	}
-	_, err := Sink(map[string]string{"connector": "datagen"}, schema, Env{})
+	_, err := Sink(map[string]string{"connector": "datagen"}, schema, nil, Env{})
 	if !errors.Is(err, ErrInvalidOptions) || !strings.Contains(err.Error(), "datagen generates rows: it can be read from, not written to") {
 		t.Errorf("datagen as a sink: %v", err)
 	}
