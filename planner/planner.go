@@ -65,6 +65,7 @@ const (
 	KindAggregate
 	KindWindow
 	KindWindowAggregate
+	KindTopN
 	KindSink
 )
 
@@ -84,6 +85,8 @@ func (k Kind) String() string {
 		return "Window"
 	case KindWindowAggregate:
 		return "WindowAggregate"
+	case KindTopN:
+		return "TopN"
 	case KindSink:
 		return "Sink"
 	}
@@ -116,6 +119,8 @@ type Node struct {
 	// group's window_end.
 	Window    *sql.Window
 	WindowEnd int
+	// Rank is a Top-N's partition, order and limit.
+	Rank *sql.Rank
 	// Changelog is the kind of changes the node emits.
 	Changelog Changelog
 	// Watermark is a source's watermark expression over its Schema: the
@@ -316,6 +321,7 @@ func (p *Physical) build(root sql.Rel) error {
 	edge := func(from *Node) Edge {
 		return Edge{From: from, Exchange: Forward, Changelog: from.Changelog}
 	}
+	var rankErr error
 	var walk func(r sql.Rel) *Node
 	walk = func(r sql.Rel) *Node {
 		var ins []Edge
@@ -345,6 +351,23 @@ func (p *Physical) build(root sql.Rel) error {
 			return add(&Node{Kind: KindUnion, Schema: n.Schema(), Inputs: ins})
 		case *sql.Window:
 			return add(&Node{Kind: KindWindow, Window: n, Schema: n.Schema(), Inputs: ins})
+		case *sql.Rank:
+			if n.Limit == 0 {
+				rankErr = fmt.Errorf("ROW_NUMBER() needs a filter on its number in the query around it: WHERE rn <= N keeps the top N rows of each partition, WHERE rn = 1 the first")
+				return nil
+			}
+			// A partition's rows meet in one instance; without a
+			// partition, everything meets in one.
+			par := 0
+			for i := range ins {
+				ins[i].Exchange, ins[i].Keys = Hash, n.Partition
+				if len(n.Partition) == 0 {
+					ins[i].Exchange, par = Rebalance, 1
+				}
+			}
+			t := add(&Node{Kind: KindTopN, Rank: n, Schema: n.Schema(), Inputs: ins, Parallelism: par})
+			t.Changelog = Updating
+			return t
 		case *sql.Aggregate:
 			// Every row of a group must reach the instance holding the
 			// group: a hash exchange on the keys. Grouped by a window's
@@ -371,6 +394,9 @@ func (p *Physical) build(root sql.Rel) error {
 		panic(fmt.Sprintf("planner: unexpected %T", r))
 	}
 	last := walk(root)
+	if rankErr != nil {
+		return rankErr
+	}
 	sink := &Node{Kind: KindSink, Table: p.Sink, Schema: p.Schema}
 	if last != nil {
 		sink.Inputs = []Edge{edge(last)}
@@ -504,6 +530,8 @@ func (p *Physical) Explain() string {
 			fmt.Fprintf(&b, "UnionAll %s", n.Schema)
 		case KindWindow:
 			fmt.Fprintf(&b, "%s", sql.Describe(n.Window))
+		case KindTopN:
+			fmt.Fprintf(&b, "TopN %s", strings.TrimPrefix(sql.Describe(n.Rank), "Rank "))
 		case KindAggregate, KindWindowAggregate:
 			keys := make([]string, len(n.Keys))
 			for i := range n.Keys {

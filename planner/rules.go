@@ -42,6 +42,9 @@ const (
 	// RuleRemoveIdentityProject drops a projection that passes its input
 	// through unchanged.
 	RuleRemoveIdentityProject = "RemoveIdentityProject"
+	// RuleRankToTopN turns a filter on a ROW_NUMBER (rn <= N, rn < N,
+	// rn = 1) into the rank's limit: a Top-N, or a deduplication for 1.
+	RuleRankToTopN = "RankToTopN"
 	// RulePruneColumns makes a scan read only the columns its filters and
 	// projection use, when its source can skip the others (a JSON
 	// decoder then parses only those fields).
@@ -230,6 +233,29 @@ func (p *Physical) rewriteOnce(r sql.Rel) (sql.Rel, bool) {
 			return &sql.Empty{Out: n.Schema()}, true
 		}
 		switch in := n.Input.(type) {
+		case *sql.Rank:
+			if in.Limit > 0 {
+				break
+			}
+			var keep []expr.Expr
+			limit := int64(0)
+			for _, c := range conjuncts(n.Cond) {
+				if l := rankLimit(c, len(in.Out)-1); l > 0 && limit == 0 {
+					limit = l
+					continue
+				}
+				keep = append(keep, c)
+			}
+			if limit == 0 {
+				break
+			}
+			r := *in
+			r.Limit = limit
+			p.fire(RuleRankToTopN, n.Cond.String(), sql.Describe(&r))
+			if len(keep) == 0 {
+				return &r, true
+			}
+			return &sql.Filter{Input: &r, Cond: and(keep)}, true
 		case *sql.Filter:
 			cond := &expr.Call{Fn: expr.FnAnd, Args: []expr.Expr{in.Cond, n.Cond}, T: andType(in.Cond, n.Cond)}
 			p.fire(RuleMergeFilters, in.Cond.String()+" and "+n.Cond.String(), cond.String())
@@ -317,6 +343,57 @@ func (p *Physical) rewriteOnce(r sql.Rel) (sql.Rel, bool) {
 		}
 	}
 	return r, changed
+}
+
+// rankLimit reads a bound on the row number column rn from c: rn <= N
+// or N >= rn gives N, rn < N or N > rn gives N-1, rn = 1 gives 1; 0 when
+// c is no such bound.
+func rankLimit(c expr.Expr, rn int) int64 {
+	call, ok := c.(*expr.Call)
+	if !ok || len(call.Args) != 2 {
+		return 0
+	}
+	fn, a, b := call.Fn, call.Args[0], call.Args[1]
+	isRn := func(e expr.Expr) bool {
+		r, ok := e.(*expr.ColumnRef)
+		return ok && r.Index == rn
+	}
+	num := func(e expr.Expr) (int64, bool) {
+		k, ok := e.(*expr.Const)
+		if !ok {
+			return 0, false
+		}
+		n, ok := k.Value.(int64)
+		return n, ok
+	}
+	if !isRn(a) {
+		// N >= rn is rn <= N.
+		a, b = b, a
+		switch fn {
+		case expr.FnGe:
+			fn = expr.FnLe
+		case expr.FnGt:
+			fn = expr.FnLt
+		case expr.FnEq:
+		default:
+			return 0
+		}
+	}
+	n, ok := num(b)
+	if !isRn(a) || !ok {
+		return 0
+	}
+	switch fn {
+	case expr.FnLe:
+		return max(n, 0)
+	case expr.FnLt:
+		return max(n-1, 0)
+	case expr.FnEq:
+		if n == 1 {
+			return 1
+		}
+	}
+	return 0
 }
 
 // conjuncts splits e at its top-level ANDs.

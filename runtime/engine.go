@@ -496,6 +496,8 @@ func (e *Engine) pipeline(name string, p *planner.Physical, newSink func(connect
 			case planner.KindWindowAggregate:
 				in := n.Inputs[0].From.Schema
 				stages[s].Operators = append(stages[s].Operators, WindowAggregateSpec(fmt.Sprintf("window-aggregate#%d", n.ID), in, n.Keys, n.WindowEnd, n.Aggs, nil))
+			case planner.KindTopN:
+				stages[s].Operators = append(stages[s].Operators, TopNSpec(fmt.Sprintf("topn#%d", n.ID), n.Inputs[0].From.Schema, n.Rank))
 			case planner.KindSource, planner.KindUnion, planner.KindSink:
 			default:
 				return fmt.Errorf("runtime: operator %s is not supported yet", n.Kind)

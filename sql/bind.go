@@ -353,10 +353,30 @@ func (b *binder) selectStmt(sel *ast.SelectStmt) (Rel, error) {
 	if isAggregateQuery(sel) {
 		return b.aggregate(sel, in)
 	}
+	rankAt := rankField(sel)
+	if rankAt >= 0 {
+		r, err := b.rank(sel, rankAt, in)
+		if err != nil {
+			return nil, err
+		}
+		in = r
+	}
 	p := &Project{Input: in}
-	for _, f := range sel.Fields.Fields {
+	for i, f := range sel.Fields.Fields {
 		start := b.stmt.Offset + f.Offset
 		b.loc.seek(start)
+		if i == rankAt {
+			// The row number, the rank's last column.
+			r := in.(*Rank)
+			n := len(r.Out) - 1
+			name := f.AsName.O
+			if name == "" {
+				name = "row_number"
+			}
+			p.Exprs = append(p.Exprs, &expr.ColumnRef{Index: n, T: r.Out[n].Type, Name: name})
+			p.Out = append(p.Out, types.Field{Name: name, Type: r.Out[n].Type})
+			continue
+		}
 		if f.WildCard != nil {
 			if tq := f.WildCard.Table.O; tq != "" && !strings.EqualFold(tq, b.qual) {
 				return nil, b.errorf(b.loc.name(tq), "unknown table %q", tq).WithHint(DidYouMean(tq, []string{b.qual}))

@@ -266,3 +266,51 @@ func (w *Window) describe() string {
 func micros(us int64) string {
 	return time.Duration(us * int64(time.Microsecond)).String()
 }
+
+// SortKey is a column to order by.
+type SortKey struct {
+	Col  int
+	Desc bool
+}
+
+// Rank is ROW_NUMBER() OVER (PARTITION BY … ORDER BY …): its input's
+// columns and then the row's number within its partition, 1 for the
+// first in the order. Over a stream it is kept only with a filter on the
+// number, which makes it a Top-N (Limit rows per partition; 1 is a
+// deduplication); the planner refuses it otherwise.
+type Rank struct {
+	Input     Rel
+	Partition []int
+	Order     []SortKey
+	// Limit is the most rows kept per partition, from a filter on the
+	// number (rn <= Limit); 0 until the planner finds one.
+	Limit int64
+	Out   types.Schema
+}
+
+func (r *Rank) Schema() types.Schema { return r.Out }
+func (r *Rank) Inputs() []Rel        { return []Rel{r.Input} }
+func (r *Rank) WithInputs(ins []Rel) Rel {
+	c := *r
+	c.Input = ins[0]
+	return &c
+}
+func (r *Rank) describe() string {
+	in := r.Input.Schema()
+	var parts, order []string
+	for _, p := range r.Partition {
+		parts = append(parts, in[p].Name)
+	}
+	for _, o := range r.Order {
+		s := in[o.Col].Name
+		if o.Desc {
+			s += " DESC"
+		}
+		order = append(order, s)
+	}
+	s := "Rank partition=(" + strings.Join(parts, ", ") + ") order=(" + strings.Join(order, ", ") + ")"
+	if r.Limit > 0 {
+		s += " limit=" + strconv.FormatInt(r.Limit, 10)
+	}
+	return s
+}
