@@ -1,6 +1,7 @@
 package sql
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/pingcap/tidb/pkg/parser/ast"
@@ -22,6 +23,11 @@ import (
 // call becomes a reference to its output column, and any other
 // expression that is one of the GROUP BY expressions a reference to its
 // key; a column that is neither is an error.
+//
+// `agg(x) FILTER (WHERE c)` binds as agg(CASE WHEN c THEN x END), and
+// `COUNT(*) FILTER (WHERE c)` as COUNT(CASE WHEN c THEN 1 END): every
+// aggregate but COUNT(*) skips NULL arguments, so the rows where c is not
+// TRUE count for nothing, and the runtime needs no notion of a filter.
 
 // aggScope is what binding a grouped query's SELECT list and HAVING
 // needs.
@@ -37,6 +43,16 @@ type aggScope struct {
 	callText []string
 	// names are the calls' output names, as first written.
 	names []string
+	// filter is the FILTER clause awaiting its aggregate call while the
+	// operand before it is bound, or nil.
+	filter *pendingFilter
+}
+
+// pendingFilter is a FILTER clause and its condition, which the parser
+// hands over as the argument of the placeholder call.
+type pendingFilter struct {
+	FilterClause
+	cond ast.ExprNode
 }
 
 // isAggregateQuery reports whether sel groups: GROUP BY, HAVING, or an
@@ -61,13 +77,26 @@ func hasAggregate(n ast.Node) bool {
 	return v.found
 }
 
-type aggFinder struct{ found bool }
+// aggFinder finds an aggregate call: node is the first it meets.
+type aggFinder struct {
+	found bool
+	node  ast.ExprNode
+}
 
 func (v *aggFinder) Enter(n ast.Node) (ast.Node, bool) {
-	switch n.(type) {
+	switch n := n.(type) {
 	case *ast.AggregateFuncExpr:
-		v.found = true
+		if !v.found {
+			v.found, v.node = true, n
+		}
 		return n, true
+	case *ast.FuncCallExpr:
+		if _, ok := placeholderIndex(n.FnName.L, aggregatePrefix); ok {
+			if !v.found {
+				v.found, v.node = true, n
+			}
+			return n, true
+		}
 	case *ast.SubqueryExpr:
 		return n, true
 	}
@@ -205,7 +234,7 @@ func (ag *aggScope) add(e expr.Expr, name string) int {
 // caller binds as usual (its parts come back here).
 func (b *binder) groupedExpr(n ast.ExprNode) (e expr.Expr, ok bool, err error) {
 	ag := b.agg
-	if a, isAgg := n.(*ast.AggregateFuncExpr); isAgg {
+	if a, isAgg := b.aggregateSyntax(n); isAgg {
 		e, err := b.aggCall(a)
 		return e, true, err
 	}
@@ -236,64 +265,200 @@ func (b *binder) groupedExpr(n ast.ExprNode) (e expr.Expr, ok bool, err error) {
 	return nil, false, nil
 }
 
-// aggCall binds an aggregate function call: its argument over the input,
-// once per distinct argument; the call once per distinct call.
-func (b *binder) aggCall(a *ast.AggregateFuncExpr) (expr.Expr, error) {
+// placeholderIndex returns N of a placeholder name prefix<N> (lower case).
+func placeholderIndex(name, prefix string) (int, bool) {
+	digits, ok := strings.CutPrefix(name, prefix)
+	if !ok || digits == "" || strings.TrimLeft(digits, "0123456789") != "" {
+		return 0, false
+	}
+	i, err := strconv.Atoi(digits)
+	return i, err == nil
+}
+
+// aggSyntax is an aggregate call as parsed: TiDB's AggregateFuncExpr, or
+// the generic call standing in for one of Dialect.Aggregates.
+type aggSyntax struct {
+	fn       string // upper case
+	pos      int    // where the name is, or -1 for the first at the cursor
+	distinct bool
+	args     []ast.ExprNode
+}
+
+// aggregateSyntax reports whether n is an aggregate call.
+func (b *binder) aggregateSyntax(n ast.ExprNode) (aggSyntax, bool) {
+	switch n := n.(type) {
+	case *ast.AggregateFuncExpr:
+		return aggSyntax{fn: strings.ToUpper(n.F), pos: -1, distinct: n.Distinct, args: n.Args}, true
+	case *ast.FuncCallExpr:
+		if a, ok := b.dialectAggregate(n); ok {
+			return aggSyntax{fn: a.Fn, pos: a.Pos, args: n.Args}, true
+		}
+	}
+	return aggSyntax{}, false
+}
+
+// dialectAggregate returns the record of the aggregate call n stands in
+// for, if it is a placeholder.
+func (b *binder) dialectAggregate(n *ast.FuncCallExpr) (AggregateCall, bool) {
+	i, ok := placeholderIndex(n.FnName.L, aggregatePrefix)
+	if !ok || b.d == nil || i >= len(b.d.Aggregates) {
+		return AggregateCall{}, false
+	}
+	return b.d.Aggregates[i], true
+}
+
+// dialectFilter returns the FILTER clause n, the right operand of a `^`,
+// stands in for, if it is a placeholder.
+func (b *binder) dialectFilter(n ast.ExprNode) (*pendingFilter, bool) {
+	c, ok := n.(*ast.FuncCallExpr)
+	if !ok || len(c.Args) != 1 {
+		return nil, false
+	}
+	i, ok := placeholderIndex(c.FnName.L, filterPrefix)
+	if !ok || b.d == nil || i >= len(b.d.Filters) {
+		return nil, false
+	}
+	return &pendingFilter{FilterClause: b.d.Filters[i], cond: c.Args[0]}, true
+}
+
+// filtered binds `x FILTER (WHERE cond)`, which the parser hands over as
+// `x ^ __fN(cond)`. x must be an aggregate call, possibly under unary
+// operators (`-COUNT(*) FILTER (...)` parses as `(-COUNT(*)) ^ ...`):
+// the call whose closing parenthesis FILTER follows takes the filter
+// while x is bound.
+func (b *binder) filtered(x ast.ExprNode, f *pendingFilter) (expr.Expr, error) {
 	ag := b.agg
+	if ag == nil {
+		// Not in a grouped query's SELECT list or HAVING: an aggregate in
+		// x says why it cannot be here.
+		if _, err := b.expr(x); err != nil {
+			return nil, err
+		}
+		return nil, b.errorf(f.Pos, "FILTER applies only to aggregate functions")
+	}
+	outer := ag.filter
+	ag.filter = f
+	e, err := b.expr(x)
+	taken := ag.filter == nil
+	ag.filter = outer
+	if err != nil {
+		return nil, err
+	}
+	if !taken {
+		return nil, b.errorf(f.Pos, "FILTER applies only to aggregate functions")
+	}
+	b.loc.seek(f.End)
+	return e, nil
+}
+
+// filterCond binds the condition of f over the input and leaves the
+// cursor after the FILTER clause.
+func (b *binder) filterCond(f *pendingFilter) (expr.Expr, error) {
+	b.loc.seek(f.CondPos)
+	v := &aggFinder{}
+	f.cond.Accept(v)
+	if v.node != nil {
+		a, _ := b.aggregateSyntax(v.node)
+		name := a.fn
+		if name == "" { // a placeholder the dialect did not write
+			name = v.node.(*ast.FuncCallExpr).FnName.O
+		}
+		return nil, b.errorf(b.loc.name(name), "aggregate function %s is not allowed in a FILTER condition", name)
+	}
+	ag := b.agg
+	b.agg = nil
+	e, err := b.expr(f.cond)
+	b.agg = ag
+	if err != nil {
+		return nil, err
+	}
+	if err := b.wantBool(e, f.CondPos, "FILTER condition"); err != nil {
+		return nil, err
+	}
+	b.loc.seek(f.End)
+	return typeNull(e, types.Boolean()), nil
+}
+
+// aggCall binds an aggregate function call: its argument over the input,
+// once per distinct argument; the call once per distinct call. A FILTER
+// clause right after the call, when it is the one pending, is folded into
+// the argument.
+func (b *binder) aggCall(a aggSyntax) (expr.Expr, error) {
+	ag := b.agg
+	if a.pos >= 0 {
+		b.loc.seek(a.pos)
+	}
 	start := b.loc.pos()
-	pos := b.loc.name(a.F)
-	fn := strings.ToUpper(a.F)
-	if len(a.Args) != 1 {
+	pos := b.loc.name(a.fn)
+	fn := a.fn
+	if len(a.args) != 1 {
 		return nil, b.errorf(pos, "%s takes one argument", fn)
 	}
 	b.loc.skip("(")
-	if a.Distinct {
+	if a.distinct {
 		b.loc.skip("DISTINCT")
 	}
-	arg := -1
-	var argType types.Type
-	star := fn == "COUNT" && !a.Distinct && b.loc.peek(0).isPunct("*")
+	var x expr.Expr // nil for COUNT(*)
+	star := fn == "COUNT" && !a.distinct && b.loc.peek(0).isPunct("*")
 	if star {
 		b.loc.i++
 	} else {
 		b.agg = nil
-		e, err := b.expr(a.Args[0])
+		e, err := b.expr(a.args[0])
 		b.agg = ag
 		if err != nil {
 			return nil, err
 		}
-		if c, isConst := e.(*expr.Const); isConst && fn == "COUNT" && !a.Distinct && c.Value != nil {
+		if c, isConst := e.(*expr.Const); isConst && fn == "COUNT" && !a.distinct && c.Value != nil {
 			star = true // COUNT(1) counts rows
 		} else {
-			argType = e.Type()
-			arg = ag.find(e.String())
-			if arg < ag.keys {
-				// A key is also an argument: its own column keeps the
-				// projection's columns for keys and arguments apart.
-				arg = -1
-				for i := ag.keys; i < len(ag.text); i++ {
-					if ag.text[i] == e.String() {
-						arg = i
-					}
-				}
-			}
-			if arg < 0 {
-				arg = ag.add(e, e.String())
-			}
+			x = e
 		}
 	}
 	b.loc.skip(")")
+	if f := ag.filter; f != nil && b.loc.pos() == f.Pos {
+		ag.filter = nil
+		cond, err := b.filterCond(f)
+		if err != nil {
+			return nil, err
+		}
+		if star {
+			x, star = &expr.Const{Value: int64(1), T: types.Int().WithNotNull(true)}, false
+		}
+		if x, err = b.call(expr.FnCase, f.Pos, cond, x); err != nil {
+			return nil, err
+		}
+	}
+	arg := -1
+	var argType types.Type
+	if !star {
+		argType = x.Type()
+		arg = ag.find(x.String())
+		if arg < ag.keys {
+			// A key is also an argument: its own column keeps the
+			// projection's columns for keys and arguments apart.
+			arg = -1
+			for i := ag.keys; i < len(ag.text); i++ {
+				if ag.text[i] == x.String() {
+					arg = i
+				}
+			}
+		}
+		if arg < 0 {
+			arg = ag.add(x, x.String())
+		}
+	}
 	var t types.Type
 	var err error
 	if star {
 		t, err = agg.ResultType(agg.FnCountStar, false, types.Type{})
 	} else {
-		t, err = agg.ResultType(fn, a.Distinct, argType)
+		t, err = agg.ResultType(fn, a.distinct, argType)
 	}
 	if err != nil {
 		return nil, b.errorf(pos, "%v", err)
 	}
-	call := AggCall{Fn: fn, Distinct: a.Distinct, Arg: arg, T: t}
+	call := AggCall{Fn: fn, Distinct: a.distinct, Arg: arg, T: t}
 	name := b.stmt.src()[start:b.loc.prevEnd()]
 	k := -1
 	for i, c := range ag.calls {

@@ -275,6 +275,11 @@ func (b *binder) unary(n *ast.UnaryOperationExpr) (expr.Expr, error) {
 }
 
 func (b *binder) binary(n *ast.BinaryOperationExpr) (expr.Expr, error) {
+	if n.Op == opcode.Xor {
+		if f, ok := b.dialectFilter(n.R); ok {
+			return b.filtered(n.L, f)
+		}
+	}
 	op, ok := binaryOps[n.Op]
 	if !ok {
 		return nil, b.errorf(b.loc.pos(), "operator %s is not supported yet", n.Op)
@@ -403,6 +408,11 @@ func (b *binder) funcCall(n *ast.FuncCallExpr) (expr.Expr, error) {
 	name := n.FnName.L
 	if name == "__cx" {
 		return b.cast(n)
+	}
+	if a, ok := b.dialectAggregate(n); ok {
+		// Outside a grouped query's SELECT list and HAVING, where
+		// groupedExpr takes aggregate calls.
+		return nil, b.errorf(a.Pos, "aggregate function %s is not allowed here (only in the SELECT list and HAVING, and not inside another aggregate)", a.Fn)
 	}
 	if (name == "json_extract" || name == "json_unquote") && !b.loc.peek(0).is(name) {
 		return b.arrow(n)

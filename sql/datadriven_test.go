@@ -133,6 +133,12 @@ func writeSideTable(b *strings.Builder, src string, d *Dialect) {
 		}
 		b.WriteString("\n")
 	}
+	for i, f := range d.Filters {
+		fmt.Fprintf(b, "filter %d: %q, condition %q (at %s)\n", i, src[f.Pos:f.End], src[f.CondPos:f.End-1], at(f.CondPos))
+	}
+	for i, a := range d.Aggregates {
+		fmt.Fprintf(b, "aggregate %d: %s (at %s)\n", i, a.Fn, at(a.Pos))
+	}
 }
 
 func runParse(in string) string {

@@ -36,7 +36,25 @@ type Dialect struct {
 	// TableFunctions are the window table functions in FROM. Table function
 	// i reaches the TiDB parser as the table name `__tvf<i>`.
 	TableFunctions []TableFunction
+	// Filters are the `FILTER (WHERE cond)` clauses of aggregate calls.
+	// Filter i reaches the TiDB parser as `^__f<i>(cond)`: `^` binds
+	// tighter than every binary operator, so the parser hands the call
+	// over as `agg ^ __f<i>(cond)`, or `(-agg) ^ __f<i>(cond)` under a
+	// unary operator, and the condition is parsed where the user wrote it.
+	Filters []FilterClause
+	// Aggregates are the calls of FIRST_VALUE and LAST_VALUE without OVER,
+	// which the TiDB parser takes only as window functions. Aggregate i
+	// reaches it as the generic call `__ag<i>(...)`, i zero-padded so that
+	// the name has the length of the user's.
+	Aggregates []AggregateCall
 }
+
+// aggregatePrefix and filterPrefix start the names of the dialect's
+// placeholder calls for Dialect.Aggregates and Dialect.Filters.
+const (
+	aggregatePrefix = "__ag"
+	filterPrefix    = "__f"
+)
 
 // RewriteKind names what a Rewrite replaced.
 type RewriteKind string
@@ -51,6 +69,8 @@ const (
 	RewriteType          RewriteKind = "type"
 	RewriteCast          RewriteKind = "cast"
 	RewriteTableFunction RewriteKind = "table-function"
+	RewriteFilter        RewriteKind = "filter"
+	RewriteAggregate     RewriteKind = "aggregate"
 )
 
 // Rewrite is one span of the user's text that the TiDB parser saw replaced.
@@ -125,6 +145,24 @@ type TableFunction struct {
 	// [, offset]), HOP (slide, size [, offset]), CUMULATE (step, size
 	// [, offset]), SESSION (gap).
 	Intervals []Interval
+}
+
+// FilterClause is `FILTER (WHERE cond)` after an aggregate call.
+type FilterClause struct {
+	// Pos is where FILTER starts; End is just past the closing
+	// parenthesis.
+	Pos, End int
+	// CondPos is where the condition starts.
+	CondPos int
+}
+
+// AggregateCall is a call of an aggregate function that the TiDB parser does
+// not know as one.
+type AggregateCall struct {
+	// Fn is the function, upper case: FIRST_VALUE or LAST_VALUE.
+	Fn string
+	// Pos is where the function's name starts.
+	Pos int
 }
 
 // Interval is an interval literal, `INTERVAL '10' SECOND` (Flink) or

@@ -15,6 +15,7 @@ func FuzzParse(f *testing.F) {
 		"SELECT * FROM TUMBLE(t, ts, INTERVAL 1 MINUTE); SHOW JOBS; STOP JOB 'x'; SET 'a' = 'b'",
 		"CREATE MATERIALIZED VIEW v AS SELECT 'a''b', \"c\"\"d\", `e` /* x */ -- y\n FROM t",
 		"SELECT 'é', 日本 FROM t WHERE",
+		"SELECT -COUNT(*) FILTER (WHERE a > (1)) * 2, first_value(x) FILTER(WHERE y), LAST_VALUE(x) OVER w FROM t",
 	} {
 		f.Add(s)
 	}

@@ -31,7 +31,7 @@ func rewrite(src string, p Piece) (*Dialect, error) {
 			r.blank(RewriteComment, t.pos, t.end)
 		}
 	}
-	steps := []func() error{r.casts, r.tableFunctions, r.createStatement}
+	steps := []func() error{r.casts, r.tableFunctions, r.filters, r.aggregates, r.createStatement}
 	for _, step := range steps {
 		if err := step(); err != nil {
 			return nil, err
@@ -155,6 +155,65 @@ func (r *rewriter) casts() error {
 		}
 		r.write(RewriteCast, r.toks[i].pos, r.toks[i].end, name)
 		r.write("", r.toks[as].pos, end, arg)
+	}
+	return nil
+}
+
+// filters rewrites every `FILTER (WHERE cond)` after an operand into
+// `^__fN(          cond)`, leaving the condition where it is. The binder
+// folds cond, which Filters[N] locates, into the aggregate call before
+// the `^`; an operand that is no aggregate call is its error, not the
+// parser's.
+func (r *rewriter) filters() error {
+	for i := 1; i+2 < len(r.toks); i++ {
+		kw := r.toks[i]
+		if !kw.is("FILTER") || !r.toks[i+1].isPunct("(") || !r.toks[i+2].is("WHERE") || !endsOperand(r.toks[i-1]) {
+			continue
+		}
+		cl := r.closing(i + 1)
+		if cl < 0 {
+			return r.errorf(r.toks[i+1].pos, "unbalanced parenthesis")
+		}
+		if cl == i+3 {
+			return r.errorf(r.toks[cl].pos, "expected a condition after FILTER (WHERE")
+		}
+		s := "^" + filterPrefix + strconv.Itoa(len(r.d.Filters)) + "("
+		if end := r.toks[i+2].end; end-kw.pos < len(s) {
+			return r.errorf(kw.pos, "too many FILTERs in one statement")
+		}
+		r.d.Filters = append(r.d.Filters, FilterClause{Pos: kw.pos, End: r.toks[cl].end, CondPos: r.toks[i+3].pos})
+		r.write(RewriteFilter, kw.pos, r.toks[i+2].end, s)
+	}
+	return nil
+}
+
+// aggregates rewrites the name of every FIRST_VALUE(x) and LAST_VALUE(x)
+// that no OVER (or IGNORE or RESPECT NULLS) follows into `__agN`, N
+// zero-padded to the name's length: the TiDB parser knows these
+// functions only as window functions, and fails without OVER. The
+// placeholder starts where the name did, so the parser's offset of a
+// SELECT field holding the call is where the user's field starts. A
+// window function stays as written, for the binder to refuse.
+func (r *rewriter) aggregates() error {
+	for i := 0; i+1 < len(r.toks); i++ {
+		t := r.toks[i]
+		if !(t.is("FIRST_VALUE") || t.is("LAST_VALUE")) || !r.toks[i+1].isPunct("(") || r.tok(i-1).isPunct(".") {
+			continue
+		}
+		cl := r.closing(i + 1)
+		if cl < 0 {
+			return r.errorf(r.toks[i+1].pos, "unbalanced parenthesis")
+		}
+		if next := r.tok(cl + 1); next.is("OVER") || next.is("IGNORE") || next.is("RESPECT") {
+			continue
+		}
+		n := strconv.Itoa(len(r.d.Aggregates))
+		width := t.end - t.pos - len(aggregatePrefix)
+		if len(n) > width {
+			return r.errorf(t.pos, "too many calls of FIRST_VALUE and LAST_VALUE in one statement")
+		}
+		r.d.Aggregates = append(r.d.Aggregates, AggregateCall{Fn: strings.ToUpper(t.text), Pos: t.pos})
+		r.write(RewriteAggregate, t.pos, t.end, aggregatePrefix+strings.Repeat("0", width-len(n))+n)
 	}
 	return nil
 }
