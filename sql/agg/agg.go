@@ -73,6 +73,14 @@ type Agg interface {
 	// Count is the net number of rows, NULL arguments included, folded
 	// into slot s: the operator drops a group when it returns to zero.
 	Count(s int) int64
+	// Merge folds slot src's state into slot dst, which afterwards is as
+	// if it had received every row of both: dst's rows first, then src's
+	// (the order FIRST_VALUE and LAST_VALUE see). src is left unchanged;
+	// Reset it to release what it holds. dst and src must differ. Merge
+	// fails only for a result that overflows (SUM of integers or of
+	// decimals), and then leaves dst in an unspecified state, as Update
+	// does.
+	Merge(dst, src int) error
 	// AppendState appends slot s's state to dst in a versioned encoding.
 	AppendState(dst []byte, s int) []byte
 	// LoadState replaces slot s's state with one AppendState produced.
@@ -237,6 +245,14 @@ func isNull(nulls types.Bitmap, r int32) bool {
 func overflow(fn string) error { return fmt.Errorf("%s: %w", fn, expr.ErrOverflow) }
 
 func retraction(fn string) error { return fmt.Errorf("%s: %w", fn, ErrRetraction) }
+
+// checkMerge panics when an operator merges a slot into itself, which
+// would count its rows twice: an operator bug.
+func checkMerge(dst, src int) {
+	if dst == src {
+		panic(fmt.Sprintf("agg: Merge of slot %d into itself", dst))
+	}
+}
 
 // growTo extends s with zero values to length n.
 func growTo[T any](s []T, n int) []T {

@@ -64,3 +64,67 @@ func BenchmarkUpdate(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkMerge merges one slot into another, as a session window does
+// when a row bridges two sessions: 1,000 pairs of slots, each side having
+// received 64 rows, half of the values in src also in dst. Every 1,000
+// merges the dst slots are restored from their states, off the clock.
+func BenchmarkMerge(b *testing.B) {
+	const pairs, perSlot = 1000, 64
+	cases := []struct {
+		name string
+		spec Spec
+	}{
+		{"SUM(BIGINT)", Spec{Fn: FnSum, Arg: types.BigInt()}},
+		{"COUNT(DISTINCT BIGINT)", Spec{Fn: FnCount, Distinct: true, Arg: types.BigInt()}},
+	}
+	v := types.NewVector(types.BigInt(), 2*pairs*perSlot)
+	var slots []int32
+	for p := range pairs {
+		base := int64(p) * 1000
+		for i := range perSlot {
+			v.AppendInt(base + int64(i)) // dst: base+0 .. base+63
+			slots = append(slots, int32(p))
+			v.AppendInt(base + perSlot/2 + int64(i)) // src: base+32 .. base+95
+			slots = append(slots, int32(pairs+p))
+		}
+	}
+	rows := seq(len(slots))
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			a, err := New(c.spec)
+			if err != nil {
+				b.Fatal(err)
+			}
+			a.Grow(2 * pairs)
+			if err := a.Update(v, rows, slots, nil); err != nil {
+				b.Fatal(err)
+			}
+			states := make([][]byte, pairs)
+			for p := range pairs {
+				states[p] = a.AppendState(nil, p)
+			}
+			b.ReportAllocs()
+			p := 0
+			for b.Loop() {
+				if p == pairs {
+					b.StopTimer()
+					for q := range pairs {
+						if err := a.LoadState(q, states[q]); err != nil {
+							b.Fatal(err)
+						}
+					}
+					p = 0
+					b.StartTimer()
+				}
+				if err := a.Merge(p, pairs+p); err != nil {
+					b.Fatal(err)
+				}
+				p++
+			}
+			if c.spec.Distinct {
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*perSlot), "ns/src-value")
+			}
+		})
+	}
+}

@@ -33,6 +33,12 @@ func (a *countStar) Update(_ *types.Vector, rows, slots []int32, weights []int8)
 // weight turns a weight into +1 or -1 by its sign.
 func weight(w int8) int64 { return int64(w>>7) | 1 }
 
+func (a *countStar) Merge(dst, src int) error {
+	checkMerge(dst, src)
+	a.n[dst] += a.n[src]
+	return nil
+}
+
 func (a *countStar) Result(s int, out *types.Vector) error {
 	out.AppendInt(a.n[s])
 	return nil
@@ -94,6 +100,14 @@ func (a *count) Update(arg *types.Vector, rows, slots []int32, weights []int8) e
 			}
 		}
 	}
+	return nil
+}
+
+func (a *count) Merge(dst, src int) error {
+	checkMerge(dst, src)
+	d, s := &a.st[dst], a.st[src]
+	d.rows += s.rows
+	d.nn += s.nn
 	return nil
 }
 

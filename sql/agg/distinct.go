@@ -33,6 +33,9 @@ type distinct[K comparable] struct {
 	// The transitions of one Update, passed to inner in one call.
 	tRows, tSlots []int32
 	tWeights      []int8
+	// The values whose count a Merge moved across zero, as a vector of
+	// the argument type for inner.
+	tVals *types.Vector
 }
 
 type distinctSlot[K comparable] struct {
@@ -86,6 +89,50 @@ func (a *distinct[K]) Update(arg *types.Vector, rows, slots []int32, weights []i
 		tWeights = nil
 	}
 	return a.inner.Update(arg, tRows, tSlots, tWeights)
+}
+
+// Merge adds src's value counts to dst's multiset and feeds dst's inner
+// accumulator only the values whose count there moved across zero: +1
+// for a value new to dst, -1 for one that src's recorded retractions
+// took out. src's inner accumulator is not read; dst's then holds what
+// one slot that had received every row would.
+func (a *distinct[K]) Merge(dst, src int) error {
+	checkMerge(dst, src)
+	d, s := &a.st[dst], &a.st[src]
+	d.rows += s.rows
+	if len(s.vals.keys) == 0 {
+		return nil
+	}
+	if a.tVals == nil {
+		a.tVals = types.NewVector(a.arg, len(s.vals.keys))
+	} else {
+		a.tVals.Reset(a.arg, len(s.vals.keys))
+	}
+	tRows, tSlots, tWeights := a.tRows[:0], a.tSlots[:0], a.tWeights[:0]
+	retracts := false
+	for i, k := range s.vals.keys {
+		before, after, _ := d.vals.add(k, s.vals.cnts[i], keep[K])
+		var w int8
+		switch {
+		case before <= 0 && after > 0:
+			w = 1
+		case before > 0 && after <= 0:
+			w, retracts = -1, true
+		default:
+			continue
+		}
+		tRows = append(tRows, int32(a.tVals.Len()))
+		tSlots, tWeights = append(tSlots, int32(dst)), append(tWeights, w)
+		a.ops.put(a.tVals, k)
+	}
+	a.tRows, a.tSlots, a.tWeights = tRows, tSlots, tWeights
+	if len(tRows) == 0 {
+		return nil
+	}
+	if !retracts {
+		tWeights = nil
+	}
+	return a.inner.Update(a.tVals, tRows, tSlots, tWeights)
 }
 
 func (a *distinct[K]) Result(s int, out *types.Vector) error { return a.inner.Result(s, out) }

@@ -9,7 +9,8 @@
 // Update once per aggregate with the argument column the expression
 // evaluator produced. Result appends a slot's current value to an output
 // vector; Count tells whether a group still has rows; AppendState and
-// LoadState move one slot to and from the state store.
+// LoadState move one slot to and from the state store; Merge folds one
+// slot into another.
 //
 // Invariants a reader must not break:
 //   - Update makes no per-row interface call, and for COUNT, SUM, AVG,
@@ -31,6 +32,35 @@
 //   - The state encoding (AppendState) starts with a version byte and a
 //     tag naming the accumulator; LoadState refuses anything else. Change
 //     the encoding only by adding a version.
+//
+// Merge(dst, src) is for SESSION windows, whose sessions of one key merge
+// when a late row bridges them, and for two-phase aggregation. Its
+// contract:
+//   - Afterwards dst is as if it had received every row of both slots,
+//     dst's rows first and then src's: the order FIRST_VALUE and
+//     LAST_VALUE see. The caller decides the order by which slot it
+//     passes as dst; the session-window operator passes the earlier
+//     session. Under Retract the merged FIRST_VALUE/LAST_VALUE list is
+//     dst's live values then src's; a retraction src took before the
+//     merge removed one of src's values (the row it retracts), where one
+//     slot that had received every row would have removed the earliest
+//     equal value, so equal values may sit in another order.
+//   - src is left unchanged, so a partial state can be merged into more
+//     than one slot; the operator resets it to release its memory. dst
+//     and src must differ (Merge panics otherwise).
+//   - Counts add, so a retraction that src recorded of a row dst received
+//     cancels in a merged count, sum or multiset as it would in one slot
+//     (VAR_*, STDDEV_*, FIRST_VALUE and LAST_VALUE ignore a retraction of
+//     a value they do not hold, in one slot as across a merge). Sums add
+//     exactly (integers, decimals, with the same overflow errors as
+//     Update) or as one more compensated step (floats); VAR_* and
+//     STDDEV_* combine by Chan's parallel formula; DISTINCT feeds dst's
+//     inner accumulator only the values whose count in dst crosses zero.
+//   - A merge costs O(1) per slot except for the multisets (MIN/MAX
+//     under Retract, DISTINCT), O(src's distinct values), and
+//     FIRST_VALUE/LAST_VALUE under Retract, O(src's live values).
+//   - After Merge returns an error (an overflow) dst is in an unspecified
+//     state, as after Update.
 //
 // Semantics (Flink's where Flink has a rule, with the exceptions noted):
 //   - COUNT(*) counts rows, COUNT(x) non-NULL values; both are BIGINT NOT

@@ -57,6 +57,18 @@ func (a *firstLast[K]) Update(arg *types.Vector, rows, slots []int32, weights []
 	return nil
 }
 
+// Merge takes dst's rows as the earlier: FIRST_VALUE keeps dst's value
+// unless dst has none, LAST_VALUE takes src's unless src has none.
+func (a *firstLast[K]) Merge(dst, src int) error {
+	checkMerge(dst, src)
+	d, s := &a.st[dst], &a.st[src]
+	d.rows += s.rows
+	if s.has && (a.last || !d.has) {
+		d.v, d.has = s.v, true
+	}
+	return nil
+}
+
 func (a *firstLast[K]) Result(s int, out *types.Vector) error {
 	if p := &a.st[s]; p.has {
 		a.ops.put(out, p.v)
@@ -148,6 +160,21 @@ func (a *firstLastRetract[K]) Update(arg *types.Vector, rows, slots []int32, wei
 			break
 		}
 	}
+	return nil
+}
+
+// Merge appends a copy of src's live values after dst's. A retraction
+// that src took before the merge removed one of src's values, the row it
+// took back; one slot that had received every row would have removed the
+// earliest equal value, possibly one of dst's. The two differ only in
+// which of equal values goes, which FIRST_VALUE and LAST_VALUE can see.
+func (a *firstLastRetract[K]) Merge(dst, src int) error {
+	checkMerge(dst, src)
+	d, s := &a.st[dst], &a.st[src]
+	d.rows += s.rows
+	// append copies: dst never shares src's array, even when dst is
+	// empty (appending to a nil slice allocates).
+	d.vals = append(d.vals, s.vals...)
 	return nil
 }
 

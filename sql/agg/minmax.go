@@ -61,6 +61,16 @@ func (a *extremeInt) Update(arg *types.Vector, rows, slots []int32, weights []in
 	return nil
 }
 
+func (a *extremeInt) Merge(dst, src int) error {
+	checkMerge(dst, src)
+	d, s := &a.st[dst], a.st[src]
+	d.rows += s.rows
+	if s.has && (!d.has || a.max && s.v > d.v || !a.max && s.v < d.v) {
+		d.v, d.has = s.v, true
+	}
+	return nil
+}
+
 func (a *extremeInt) Result(s int, out *types.Vector) error {
 	if p := a.st[s]; p.has {
 		out.AppendInt(p.v)
@@ -154,6 +164,24 @@ func (a *extreme[K]) Update(arg *types.Vector, rows, slots []int32, weights []in
 	return nil
 }
 
+// Merge shares src's kept value rather than copying it: a kept string is
+// already owned, and strings are immutable.
+func (a *extreme[K]) Merge(dst, src int) error {
+	checkMerge(dst, src)
+	d, s := &a.st[dst], &a.st[src]
+	d.rows += s.rows
+	if s.has && (!d.has || better(a.ops, a.max, s.v, d.v)) {
+		d.v, d.has = s.v, true
+	}
+	return nil
+}
+
+// better reports whether x is strictly greater (max) or smaller than y.
+func better[K comparable](ops *keyOps[K], max bool, x, y K) bool {
+	c := ops.cmp(x, y)
+	return max && c > 0 || !max && c < 0
+}
+
 func (a *extreme[K]) Result(s int, out *types.Vector) error {
 	if p := &a.st[s]; p.has {
 		a.ops.put(out, p.v)
@@ -240,6 +268,30 @@ func (a *extremeRetract[K]) Update(arg *types.Vector, rows, slots []int32, weigh
 		case p.has && after <= 0 && ops.cmp(x, p.best) == 0:
 			// The extreme's last copy left.
 			p.stale = true
+		}
+	}
+	return nil
+}
+
+// Merge adds src's value counts to dst's multiset and keeps dst's cached
+// extreme valid without a scan: a value whose count turns positive may
+// become the extreme, and the extreme whose count stops being positive
+// (src recorded retractions of rows dst received) makes it stale.
+func (a *extremeRetract[K]) Merge(dst, src int) error {
+	checkMerge(dst, src)
+	d, s := &a.st[dst], &a.st[src]
+	d.rows += s.rows
+	ops := a.ops
+	for i, k := range s.vals.keys {
+		before, after, stored := d.vals.add(k, s.vals.cnts[i], keep[K])
+		switch {
+		case d.stale:
+		case before <= 0 && after > 0:
+			if !d.has || better(ops, a.max, stored, d.best) {
+				d.best, d.has = stored, true
+			}
+		case before > 0 && after <= 0 && d.has && ops.cmp(k, d.best) == 0:
+			d.stale = true
 		}
 	}
 	return nil

@@ -68,6 +68,21 @@ func (a *sumInt) Update(arg *types.Vector, rows, slots []int32, weights []int8) 
 	return nil
 }
 
+// Merge fails when the sum of the two sums leaves int64, which is when
+// one slot that had received every row would hold an overflowed sum too.
+func (a *sumInt) Merge(dst, src int) error {
+	checkMerge(dst, src)
+	d, s := &a.st[dst], a.st[src]
+	t := d.sum + s.sum
+	if (d.sum^t)&(s.sum^t) < 0 {
+		return overflow(FnSum)
+	}
+	d.sum = t
+	d.rows += s.rows
+	d.nn += s.nn
+	return nil
+}
+
 func (a *sumInt) Result(s int, out *types.Vector) error {
 	if p := a.st[s]; p.nn > 0 {
 		out.AppendInt(p.sum)
@@ -113,6 +128,20 @@ func loadWideSlot(src []byte, tag byte) (wideSlot, error) {
 	r := newReader(src, tag)
 	p := wideSlot{rows: r.varint(), nn: r.varint(), sum: r.i128()}
 	return p, r.done()
+}
+
+// mergeWide adds src's 128-bit sum and counts to dst's. check says
+// whether to keep the sum within DECIMAL(38); a 128-bit overflow, which
+// takes 2^64 rows, is reported whatever check says.
+func mergeWide(dst *wideSlot, src wideSlot, check bool, fn string) error {
+	sum, ovf := dst.sum.add(src.sum)
+	if ovf || check && !sum.fitsDecimal38() {
+		return overflow(fn)
+	}
+	dst.sum = sum
+	dst.rows += src.rows
+	dst.nn += src.nn
+	return nil
 }
 
 // updateWide folds int64 values (integers, or DECIMAL(p<=18)
@@ -171,6 +200,11 @@ func (a *avgInt) Reset(s int)       { a.st[s] = wideSlot{} }
 func (a *avgInt) Update(arg *types.Vector, rows, slots []int32, weights []int8) error {
 	checkArg(FnAvg, a.arg, arg)
 	return updateWide(a.st, arg, rows, slots, weights, false, FnAvg)
+}
+
+func (a *avgInt) Merge(dst, src int) error {
+	checkMerge(dst, src)
+	return mergeWide(&a.st[dst], a.st[src], false, FnAvg)
 }
 
 func (a *avgInt) Result(s int, out *types.Vector) error {
@@ -241,6 +275,11 @@ func (a *sumDec) Update(arg *types.Vector, rows, slots []int32, weights []int8) 
 		p.nn += w
 	}
 	return nil
+}
+
+func (a *sumDec) Merge(dst, src int) error {
+	checkMerge(dst, src)
+	return mergeWide(&a.st[dst], a.st[src], true, a.fn)
 }
 
 // wideAt reads row r of a DECIMAL(p>18,s) vector as its coefficient at
@@ -385,6 +424,33 @@ func (a *sumFloat) Update(arg *types.Vector, rows, slots []int32, weights []int8
 			// Back to no values: drop the drift.
 			p.sum, p.comp = 0, 0
 		}
+	}
+	return nil
+}
+
+// Merge adds src's compensated sum to dst's as one more Neumaier step
+// (src's sum as the addend, both compensations carried), so the merged
+// sum is as accurate as one slot's; the non-finite counts add.
+func (a *sumFloat) Merge(dst, src int) error {
+	checkMerge(dst, src)
+	d, s := &a.st[dst], a.st[src]
+	d.rows += s.rows
+	d.nn += s.nn
+	d.posInf += s.posInf
+	d.negInf += s.negInf
+	d.nan += s.nan
+	t := d.sum + s.sum
+	if math.Abs(d.sum) >= math.Abs(s.sum) {
+		d.comp += (d.sum - t) + s.sum
+	} else {
+		d.comp += (s.sum - t) + d.sum
+	}
+	d.comp += s.comp
+	d.sum = t
+	if d.nn == 0 && d.posInf == 0 && d.negInf == 0 && d.nan == 0 {
+		// No values left (retractions in one slot of rows the other
+		// received): drop the drift, as Update does.
+		d.sum, d.comp = 0, 0
 	}
 	return nil
 }

@@ -98,6 +98,29 @@ func (a *variance) Update(arg *types.Vector, rows, slots []int32, weights []int8
 	return nil
 }
 
+// Merge combines the two slots' statistics by Chan et al.'s parallel
+// formula: with d the difference of the means, the merged m2 is
+// m2a + m2b + d^2*na*nb/n. Non-finite counts add.
+func (a *variance) Merge(dst, src int) error {
+	checkMerge(dst, src)
+	d, s := &a.st[dst], a.st[src]
+	d.rows += s.rows
+	d.nonFinite += s.nonFinite
+	switch {
+	case s.n == 0:
+	case d.n == 0:
+		d.n, d.mean, d.m2 = s.n, s.mean, s.m2
+	default:
+		n := d.n + s.n
+		na, nb, fn := float64(d.n), float64(s.n), float64(n)
+		delta := s.mean - d.mean
+		d.mean += delta * nb / fn
+		d.m2 += s.m2 + delta*delta*na*nb/fn
+		d.n = n
+	}
+	return nil
+}
+
 func (a *variance) Result(s int, out *types.Vector) error {
 	p := &a.st[s]
 	n := p.n + p.nonFinite
