@@ -1,11 +1,11 @@
 package runtime
 
 import (
+	"bytes"
+	"encoding/binary"
 	"fmt"
+	"math"
 	"sort"
-	"strings"
-
-	"github.com/cockroachdb/apd/v3"
 
 	"github.com/sluice-sql/sluice/sql"
 	"github.com/sluice-sql/sluice/sql/types"
@@ -36,7 +36,9 @@ type TopN struct {
 	parts  map[string]*topList
 	seq    uint64
 
-	keyBuf []byte
+	keyBuf  []byte
+	sortBuf []byte
+	rowBuf  []byte
 }
 
 // topList is one partition's kept rows, best first.
@@ -44,21 +46,13 @@ type topList struct {
 	rows []topRow
 }
 
-// topRow is a kept row: its order values, its arrival number (for ties)
-// and the row itself, encoded as group keys are.
+// topRow is a kept row: its sort key (the order columns, encoded so that
+// bytes compare as the rank orders), its arrival number (for ties) and
+// the row itself, encoded as group keys are.
 type topRow struct {
-	vals []sortVal
-	seq  uint64
-	row  string
-}
-
-// sortVal is one order column's value, in the field its type uses.
-type sortVal struct {
-	null bool
-	i    int64
-	f    float64
-	s    string
-	d    apd.Decimal
+	key string
+	seq uint64
+	row string
 }
 
 // NewTopN builds a TopN; see TopNSpec.
@@ -101,21 +95,23 @@ func (t *TopN) Process(b *types.Batch, emit Emit) error {
 			l = &topList{}
 			t.parts[string(t.keyBuf)] = l
 		}
-		row := topRow{vals: make([]sortVal, len(t.order)), seq: t.seq}
-		t.seq++
-		for k, o := range t.order {
-			row.vals[k] = readSortVal(b.Cols[o.Col], i)
+		t.sortBuf = t.sortBuf[:0]
+		for _, o := range t.order {
+			t.sortBuf = appendSortKey(t.sortBuf, b.Cols[o.Col], i, o.Desc)
 		}
 		n := len(l.rows)
-		if n == t.limit && !t.before(&row, &l.rows[n-1]) {
-			return // not in the top
+		// A tie goes after the rows already kept, so a full list only
+		// changes for a row strictly before its last.
+		if n == t.limit && bytes.Compare(t.sortBuf, []byte(l.rows[n-1].key)) >= 0 {
+			return
 		}
-		p := sort.Search(n, func(j int) bool { return t.before(&row, &l.rows[j]) })
-		var enc []byte
+		p := sort.Search(n, func(j int) bool { return bytes.Compare(t.sortBuf, []byte(l.rows[j].key)) < 0 })
+		t.rowBuf = t.rowBuf[:0]
 		for c := range b.Cols {
-			enc = appendKey(enc, b.Cols[c], i)
+			t.rowBuf = appendKey(t.rowBuf, b.Cols[c], i)
 		}
-		row.row = string(enc)
+		row := topRow{key: string(t.sortBuf), seq: t.seq, row: string(t.rowBuf)}
+		t.seq++
 		// The rows from p down move one place; past the limit, the last
 		// leaves.
 		for j := n - 1; j >= p; j-- {
@@ -166,74 +162,69 @@ func (t *TopN) write(row string, rn int, k types.ChangeKind) error {
 	return nil
 }
 
-// before reports whether a comes before b in the rank's order; ties go to
-// the earlier arrival. NULL comes first, as the smallest value.
-func (t *TopN) before(a, b *topRow) bool {
-	for k, o := range t.order {
-		c := compareSortVal(&a.vals[k], &b.vals[k], t.in[o.Col].Type)
-		if o.Desc {
-			c = -c
-		}
-		if c != 0 {
-			return c < 0
-		}
-	}
-	return a.seq < b.seq
-}
-
-func readSortVal(v *types.Vector, i int) sortVal {
+// appendSortKey appends row i of v encoded so that the bytes of two
+// values compare as the values do (NULL first), inverted for a
+// descending order (NULL last then, as Flink has it). A DECIMAL wider
+// than 18 digits orders by its nearest DOUBLE.
+func appendSortKey(dst []byte, v *types.Vector, i int, desc bool) []byte {
+	start := len(dst)
 	if v.IsNull(i) {
-		return sortVal{null: true}
-	}
-	t := v.Type
-	switch {
-	case t.Kind == types.KindString || t.Kind == types.KindBytes:
-		return sortVal{s: string(v.Bytes(i))}
-	case t.Kind == types.KindFloat:
-		return sortVal{f: v.Floats[i]}
-	case t.Kind == types.KindBoolean:
-		if v.Bools[i] {
-			return sortVal{i: 1}
+		dst = append(dst, 0)
+	} else {
+		dst = append(dst, 1)
+		t := v.Type
+		switch {
+		case t.Kind == types.KindString || t.Kind == types.KindBytes || t.Kind == types.KindJSON:
+			for _, c := range v.Bytes(i) {
+				if c == 0 {
+					dst = append(dst, 0, 0xff)
+				} else {
+					dst = append(dst, c)
+				}
+			}
+			dst = append(dst, 0, 0)
+		case t.Kind == types.KindBoolean:
+			if v.Bools[i] {
+				dst = append(dst, 1)
+			} else {
+				dst = append(dst, 0)
+			}
+		case t.Kind == types.KindFloat:
+			dst = appendFloatKey(dst, v.Floats[i])
+		case t.Kind == types.KindDecimal && !t.Decimal64():
+			f, _ := v.Decs[i].Float64()
+			dst = appendFloatKey(dst, f)
+		case t.Kind == types.KindInterval:
+			iv := v.Intervals[i]
+			dst = binary.BigEndian.AppendUint64(dst, uint64(iv.Months)^(1<<63))
+			dst = binary.BigEndian.AppendUint64(dst, uint64(iv.Micros)^(1<<63))
+		default:
+			dst = binary.BigEndian.AppendUint64(dst, uint64(v.Ints[i])^(1<<63))
 		}
-		return sortVal{}
-	case t.Kind == types.KindDecimal && !t.Decimal64():
-		var s sortVal
-		s.d.Set(&v.Decs[i])
-		return s
 	}
-	return sortVal{i: v.Ints[i]}
+	if desc {
+		for j := start; j < len(dst); j++ {
+			dst[j] = ^dst[j]
+		}
+	}
+	return dst
 }
 
-func compareSortVal(a, b *sortVal, t types.Type) int {
+// appendFloatKey orders floats as bytes: -0 as 0, NaN above everything.
+func appendFloatKey(dst []byte, f float64) []byte {
 	switch {
-	case a.null && b.null:
-		return 0
-	case a.null:
-		return -1
-	case b.null:
-		return 1
+	case f == 0:
+		f = 0
+	case math.IsNaN(f):
+		f = math.NaN()
 	}
-	switch {
-	case t.Kind == types.KindString || t.Kind == types.KindBytes:
-		return strings.Compare(a.s, b.s)
-	case t.Kind == types.KindFloat:
-		switch {
-		case a.f < b.f:
-			return -1
-		case a.f > b.f:
-			return 1
-		}
-		return 0
-	case t.Kind == types.KindDecimal && !t.Decimal64():
-		return a.d.Cmp(&b.d)
+	b := math.Float64bits(f)
+	if b&(1<<63) != 0 {
+		b = ^b
+	} else {
+		b |= 1 << 63
 	}
-	switch {
-	case a.i < b.i:
-		return -1
-	case a.i > b.i:
-		return 1
-	}
-	return 0
+	return binary.BigEndian.AppendUint64(dst, b)
 }
 
 // Finish implements Operator.
