@@ -222,8 +222,22 @@ func (g *GroupAggregate) copyBefore(r int32, k types.ChangeKind) {
 	g.out.SetKind(j, k)
 }
 
-// Finish implements Operator: every change is already out.
-func (g *GroupAggregate) Finish(Emit) error { return nil }
+// Finish implements Operator: every change is already out, but for one
+// case. A global aggregate (no GROUP BY) whose bounded input had no row
+// at all is, as in batch SQL, one row: COUNT 0, the others NULL.
+func (g *GroupAggregate) Finish(emit Emit) error {
+	if len(g.keys) > 0 || len(g.rows) > 0 {
+		return nil
+	}
+	for _, a := range g.aggs {
+		a.Grow(1)
+	}
+	g.out.Reset(g.schema, 1)
+	if err := g.writeRow(g.out, 0); err != nil {
+		return err
+	}
+	return emit(g.out)
+}
 
 // appendValue appends row i of src to dst, a vector of its type that
 // grows (appendVectorRows needs its room made first).

@@ -1009,27 +1009,23 @@ func TestDifferential(t *testing.T) {
 	}
 }
 
-// diffKnownBugs are templates on which Sluice gives a wrong answer today.
-// They stay out of TestDifferential so that it passes; each names its
-// bug, and TestDifferentialKnownBugs runs them once the skip is removed.
-var diffKnownBugs = []diffCase{
-	// A global aggregate (no GROUP BY) over an input with no rows is one
-	// row in SQL: COUNT is 0, the others NULL. Sluice returns no row,
-	// at every parallelism.
+// diffEmptyInput are templates over an input with no rows: a global
+// aggregate (no GROUP BY) of a bounded input is then one row, as in SQL:
+// COUNT is 0, the others NULL.
+var diffEmptyInput = []diffCase{
 	{name: "global_aggregate_of_no_rows",
 		sluice: `SELECT COUNT(*), COUNT(x), SUM(x), MAX(d), AVG(amt) FROM t WHERE x > 100000000`,
 		sqlite: `SELECT COUNT(*), COUNT(x), SUM(x), MAX(d), SUM(amt), COUNT(amt) FROM t WHERE x > 100000000`,
 		fix:    fixDecimalAvg(4)},
 }
 
-func TestDifferentialKnownBugs(t *testing.T) {
-	t.Skip("known bug: a global aggregate over no rows returns no row instead of one (COUNT(*) = 0, others NULL); see diffKnownBugs")
+func TestDifferentialEmptyInput(t *testing.T) {
 	for _, seed := range diffSeeds[:1] {
 		env := newDiffEnv(t, seed)
 		for _, p := range diffParallelisms {
 			t.Run(fmt.Sprintf("seed=%d/p=%d", seed, p), func(t *testing.T) {
 				e := env.engine(t, p)
-				for _, c := range diffKnownBugs {
+				for _, c := range diffEmptyInput {
 					t.Run(c.name, func(t *testing.T) { diffCheck(t, env, e, p, c) })
 				}
 			})
