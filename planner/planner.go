@@ -3,6 +3,7 @@ package planner
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/sluice-sql/sluice/sql"
 	"github.com/sluice-sql/sluice/sql/expr"
@@ -66,6 +67,7 @@ const (
 	KindWindow
 	KindWindowAggregate
 	KindTopN
+	KindSessionAggregate
 	KindSink
 )
 
@@ -87,6 +89,8 @@ func (k Kind) String() string {
 		return "WindowAggregate"
 	case KindTopN:
 		return "TopN"
+	case KindSessionAggregate:
+		return "SessionAggregate"
 	case KindSink:
 		return "Sink"
 	}
@@ -117,8 +121,9 @@ type Node struct {
 	// Window is a window table function's definition; for a window
 	// aggregation, WindowEnd is the key (an index into Keys) holding each
 	// group's window_end.
-	Window    *sql.Window
-	WindowEnd int
+	Window      *sql.Window
+	WindowStart int
+	WindowEnd   int
 	// Rank is a Top-N's partition, order and limit.
 	Rank *sql.Rank
 	// Changelog is the kind of changes the node emits.
@@ -373,7 +378,26 @@ func (p *Physical) build(root sql.Rel) error {
 			// group: a hash exchange on the keys. Grouped by a window's
 			// start and end, the aggregation is per window: it emits each
 			// window's rows once, when the watermark passes its end.
-			if end, ok := windowKeys(n); ok && len(ins) == 1 && ins[0].Changelog == AppendOnly {
+			if start, end, w := windowKeysOf(n); start >= 0 && end >= 0 && len(ins) == 1 && ins[0].Changelog == AppendOnly {
+				if w.Kind == sql.Session {
+					// Sessions merge per key: the rows of a key meet in
+					// one instance, whatever their provisional windows.
+					var keys []int
+					for k, col := range n.Keys {
+						if k != start && k != end {
+							keys = append(keys, col)
+						}
+					}
+					par := 0
+					for i := range ins {
+						ins[i].Exchange, ins[i].Keys = Hash, keys
+						if len(keys) == 0 {
+							ins[i].Exchange, par = Rebalance, 1
+						}
+					}
+					return add(&Node{Kind: KindSessionAggregate, Keys: n.Keys, Aggs: n.Aggs, WindowStart: start, WindowEnd: end,
+						Window: w, Schema: n.Schema(), Inputs: ins, Parallelism: par})
+				}
 				for i := range ins {
 					ins[i].Exchange, ins[i].Keys = Hash, n.Keys
 				}
@@ -397,6 +421,27 @@ func (p *Physical) build(root sql.Rel) error {
 	if rankErr != nil {
 		return rankErr
 	}
+	// A SESSION window exists only as a session aggregation's input.
+	for _, n := range p.Nodes {
+		if n.Kind != KindWindow || n.Window.Kind != sql.Session {
+			continue
+		}
+		ok := false
+		for c := n; ; {
+			next := consumerOf(p.Nodes, c)
+			if next == nil || next.Kind == KindSessionAggregate {
+				ok = next != nil
+				break
+			}
+			if next.Kind != KindProject && next.Kind != KindFilter {
+				break
+			}
+			c = next
+		}
+		if !ok {
+			return fmt.Errorf("a SESSION window needs GROUP BY window_start, window_end: its windows are only known once the rows of a key are merged")
+		}
+	}
 	sink := &Node{Kind: KindSink, Table: p.Sink, Schema: p.Schema}
 	if last != nil {
 		sink.Inputs = []Edge{edge(last)}
@@ -411,43 +456,68 @@ func (p *Physical) build(root sql.Rel) error {
 	return nil
 }
 
+// consumerOf is the node reading n, or nil.
+func consumerOf(nodes []*Node, n *Node) *Node {
+	for _, c := range nodes {
+		for _, in := range c.Inputs {
+			if in.From == n {
+				return c
+			}
+		}
+	}
+	return nil
+}
+
 // windowKeys reports whether a's keys hold the window_start and
 // window_end of a window table function below it (through projections
 // and filters that pass them on), and which key holds window_end.
 func windowKeys(a *sql.Aggregate) (int, bool) {
-	start, end := -1, -1
+	start, end, _ := windowKeysOf(a)
+	return end, start >= 0 && end >= 0
+}
+
+// windowKeysOf finds the keys of a holding window_start and window_end
+// (-1 when absent) and the window function they come from.
+func windowKeysOf(a *sql.Aggregate) (start, end int, w *sql.Window) {
+	start, end = -1, -1
 	for k, col := range a.Keys {
-		switch windowColumn(a.Input, col) {
+		c, win := windowColumnOf(a.Input, col)
+		switch c {
 		case 0:
-			start = k
+			start, w = k, win
 		case 1:
-			end = k
+			end, w = k, win
 		}
 	}
-	return end, start >= 0 && end >= 0
+	return start, end, w
 }
 
 // windowColumn follows column col of r down to a window table function:
 // 0 for its window_start, 1 window_end, 2 window_time, -1 for anything
 // else.
 func windowColumn(r sql.Rel, col int) int {
+	c, _ := windowColumnOf(r, col)
+	return c
+}
+
+func windowColumnOf(r sql.Rel, col int) (int, *sql.Window) {
 	for {
 		switch n := r.(type) {
 		case *sql.Project:
 			c, ok := n.Exprs[col].(*expr.ColumnRef)
 			if !ok {
-				return -1
+				return -1, nil
 			}
 			r, col = n.Input, c.Index
 		case *sql.Filter:
 			r = n.Input
 		case *sql.Window:
 			if w := col - len(n.Input.Schema()); w >= 0 {
-				return w
+				return w, n
 			}
-			return -1
+			return -1, nil
 		default:
-			return -1
+			return -1, nil
 		}
 	}
 }
@@ -532,7 +602,7 @@ func (p *Physical) Explain() string {
 			fmt.Fprintf(&b, "%s", sql.Describe(n.Window))
 		case KindTopN:
 			fmt.Fprintf(&b, "TopN %s", strings.TrimPrefix(sql.Describe(n.Rank), "Rank "))
-		case KindAggregate, KindWindowAggregate:
+		case KindAggregate, KindWindowAggregate, KindSessionAggregate:
 			keys := make([]string, len(n.Keys))
 			for i := range n.Keys {
 				keys[i] = n.Schema[i].Name
@@ -549,8 +619,11 @@ func (p *Physical) Explain() string {
 				calls[i] = fmt.Sprintf("%s := %s(%s)", n.Schema[len(n.Keys)+i].Name, c.Fn, arg)
 			}
 			op := "GroupAggregate"
-			if n.Kind == KindWindowAggregate {
+			switch n.Kind {
+			case KindWindowAggregate:
 				op = "WindowAggregate"
+			case KindSessionAggregate:
+				op = fmt.Sprintf("SessionAggregate gap=%s", time.Duration(n.Window.Gap*int64(time.Microsecond)))
 			}
 			fmt.Fprintf(&b, "%s keys=(%s) %s", op, strings.Join(keys, ", "), strings.Join(calls, ", "))
 		case KindSink:

@@ -496,6 +496,9 @@ func (e *Engine) pipeline(name string, p *planner.Physical, newSink func(connect
 			case planner.KindWindowAggregate:
 				in := n.Inputs[0].From.Schema
 				stages[s].Operators = append(stages[s].Operators, WindowAggregateSpec(fmt.Sprintf("window-aggregate#%d", n.ID), in, n.Keys, n.WindowEnd, n.Aggs, nil))
+			case planner.KindSessionAggregate:
+				in := n.Inputs[0].From.Schema
+				stages[s].Operators = append(stages[s].Operators, SessionAggregateSpec(fmt.Sprintf("session-aggregate#%d", n.ID), in, n.Keys, n.WindowStart, n.WindowEnd, n.Aggs, nil))
 			case planner.KindTopN:
 				stages[s].Operators = append(stages[s].Operators, TopNSpec(fmt.Sprintf("topn#%d", n.ID), n.Inputs[0].From.Schema, n.Rank))
 			case planner.KindSource, planner.KindUnion, planner.KindSink:

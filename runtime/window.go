@@ -19,7 +19,8 @@ func WindowAssignSpec(name string, in types.Schema, w *sql.Window) OperatorSpec 
 // WindowAssign is a window table function (TUMBLE, HOP, CUMULATE): it
 // appends window_start, window_end and window_time to each row, once per
 // window the row's time falls in. A row whose time is NULL belongs to no
-// window and is dropped.
+// window and is dropped. For SESSION it gives each row its own window,
+// [time, time + gap), which the session aggregation after it merges.
 type WindowAssign struct {
 	w   sql.Window
 	out *types.Batch
@@ -29,9 +30,6 @@ type WindowAssign struct {
 
 // NewWindowAssign builds a WindowAssign.
 func NewWindowAssign(in types.Schema, w *sql.Window) (*WindowAssign, error) {
-	if w.Kind == sql.Session {
-		return nil, fmt.Errorf("runtime: SESSION windows need an aggregation")
-	}
 	if w.TimeCol < 0 || w.TimeCol >= len(in) {
 		return nil, fmt.Errorf("runtime: window time column %d out of range", w.TimeCol)
 	}
@@ -80,6 +78,10 @@ func (a *WindowAssign) Process(in *types.Batch, emit Emit) error {
 			for s := last; s > t-w.Size; s -= w.Slide {
 				add(i, s, s+w.Size)
 			}
+		case sql.Session:
+			// The row's own window; the session aggregation merges the
+			// windows of a key that overlap.
+			add(i, t, t+w.Gap)
 		case sql.Cumulate:
 			// The windows of the size-long period holding t that end
 			// after t: [start, start+step), [start, start+2·step), …

@@ -445,9 +445,6 @@ func (b *binder) from(j *ast.Join) (Rel, error) {
 		if b.d != nil {
 			for _, f := range b.d.TableFunctions {
 				if strings.EqualFold(f.Placeholder, name) {
-					if f.Name == "SESSION" {
-						return nil, b.errorf(f.Pos, "SESSION windows are not supported yet")
-					}
 					r, err := b.window(f)
 					if err != nil {
 						return nil, err
