@@ -12,8 +12,18 @@
 // p with p mod n == i (Split.Owns), so the instances together read every
 // partition exactly once and never coordinate. A source with fewer
 // partitions than instances leaves some instances empty: they report
-// Done at once (and, for an unbounded source, Wait forever), which the
-// runtime's idle-source handling must tolerate.
+// Done at once (and, for an unbounded source, Wait forever). A
+// PartitionedSource instance that reads no partition is idle from the
+// start, so it holds back no watermark downstream.
+//
+// Event time per partition: a source whose rows come from partitions
+// (a log's) implements PartitionedSource and says in each SourceStatus
+// which rows came from which partition (Spans). The runtime keeps one
+// watermark per partition and gives the instance the least of them, so a
+// partition read ahead of another does not make the other's rows late;
+// a partition that produces no row for source.idle-timeout stops holding
+// the watermark back until its next row. A source without partitions (a
+// generator, a file) is one partition to the runtime.
 //
 // Checkpoints are not built yet. The room kept for them: every source
 // reads from a position it can name (log offsets per partition, a file's
@@ -93,6 +103,39 @@ type SourceStatus struct {
 	// one, a log or a file does not (the runtime then derives watermarks
 	// from the table's WATERMARK FOR expression alone).
 	EventTime int64
+	// Spans, for a PartitionedSource, say which partition every row
+	// this call appended came from: in row order, contiguous, from the
+	// first row appended to the last (a span may be empty). Nil when
+	// no row was appended. The slice is the source's: it is read before
+	// the next call to Next, which may reuse it. Other sources leave
+	// it nil.
+	Spans []PartitionSpan
+}
+
+// PartitionSpan says that rows Start to End-1 of the batch given to Next
+// (indexes into it, counting the rows it held before the call) came from
+// partition Partition.
+type PartitionSpan struct {
+	Partition  int32
+	Start, End int
+}
+
+// PartitionedSource is a Source whose rows come from partitions, each in
+// its own event-time order.
+//
+// Contract, besides Source's:
+//   - Partitions, called after Open, returns the partitions the instance
+//     reads, also those that have no record yet: each holds the
+//     watermark back from the start until it has rows or is idle. An
+//     instance that reads none returns none, and the runtime
+//     treats it as idle at once (it can never have a row). The caller
+//     does not keep or modify the slice.
+//   - Every SourceStatus that Next returns with rows carries Spans
+//     covering them. A partition that first appears in a span and not in
+//     Partitions joins the instance then.
+type PartitionedSource interface {
+	Source
+	Partitions() []int32
 }
 
 // Source produces the rows of one table, or of one split of it.

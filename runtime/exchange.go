@@ -75,6 +75,17 @@ import (
 // about to forward a watermark or a checkpoint barrier, which must not
 // overtake the rows before it — calls Flush.
 //
+// Idleness: a producer whose input has no rows for a while (every
+// partition of its source is idle, see Pipeline.IdleTimeout) calls
+// SetIdle(ctx, true), which reaches every consumer after the rows sent
+// before it. A consumer's watermark is the least over its active
+// producers only, so an idle one no longer holds it back; the producer
+// rejoins the least with SetIdle(ctx, false), or by sending rows or a
+// watermark, and the consumer's watermark never goes back when it does.
+// When every producer of a consumer is idle, its watermark stays where it
+// is and InputIdle reports it, so its own task can pass the idleness on
+// to the next exchange (Flink's IDLE watermark status does the same).
+//
 // Several inputs: a UNION ALL of producers of the same schema is one
 // Exchange with several Inputs, each with its own kind and producers; its
 // consumers see one stream that ends when all inputs have ended. Inputs
@@ -266,6 +277,7 @@ type ExchangeProducer struct {
 	index  int
 	gid    int32      // the producer's number across every input
 	wm     int64      // the last watermark sent
+	idle   bool       // the last idleness sent (SetIdle)
 	next   int        // rebalance: the next consumer
 	out    []outBatch // per consumer: the batch being filled
 	hashes []uint64   // scratch, per row of the batch being sent
@@ -292,6 +304,11 @@ func (p *ExchangeProducer) Send(ctx context.Context, b *types.Batch) error {
 	if err := p.checkSchema(b); err != nil {
 		return err
 	}
+	if p.idle && (b.Live() > 0 || b.Watermark > p.wm) {
+		if err := p.SetIdle(ctx, false); err != nil {
+			return err
+		}
+	}
 	if err := p.sendRows(ctx, b); err != nil {
 		return err
 	}
@@ -317,6 +334,38 @@ func (p *ExchangeProducer) watermark(ctx context.Context, wm int64) error {
 		b.Watermark = wm
 		p.out[c].b = b
 		if err := p.send(ctx, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SetIdle tells every consumer that the producer is idle (its watermark
+// must not hold theirs back) or active again, after the rows sent before
+// it. Setting the idleness it already has sends nothing.
+func (p *ExchangeProducer) SetIdle(ctx context.Context, idle bool) error {
+	if p.closed {
+		return ErrProducerClosed
+	}
+	if idle == p.idle {
+		return nil
+	}
+	if err := p.Flush(ctx); err != nil {
+		return err
+	}
+	p.idle = idle
+	mark := markActive
+	if idle {
+		mark = markIdle
+	}
+	for c, cons := range p.x.consumers {
+		b, err := cons.pool.get(ctx, &p.x.blocked)
+		if err != nil {
+			return err
+		}
+		b.Reset(p.x.opts.Schema, 0)
+		p.out[c].b = b
+		if err := p.sendMark(ctx, c, mark); err != nil {
 			return err
 		}
 	}
@@ -415,8 +464,14 @@ func (p *ExchangeProducer) copyTo(ctx context.Context, c int, src *types.Batch, 
 
 // send hands consumer c's batch over; from then on it is the consumer's.
 func (p *ExchangeProducer) send(ctx context.Context, c int) error {
+	return p.sendMark(ctx, c, markNone)
+}
+
+// sendMark sends consumer c's batch with mark, which for markIdle and
+// markActive must be a rowless batch carrying no watermark.
+func (p *ExchangeProducer) sendMark(ctx context.Context, c int, mark deliveryMark) error {
 	ch := p.x.consumers[c].ch
-	d := delivery{b: p.out[c].b, from: p.gid}
+	d := delivery{b: p.out[c].b, from: p.gid, mark: mark}
 	select {
 	case ch <- d:
 		p.out[c].b = nil
@@ -554,17 +609,31 @@ type ExchangeConsumer struct {
 	ch   chan delivery
 	pool exchangePool
 	open atomic.Int32 // producers that have not closed
-	// wms are the producers' last watermarks, wm their least: touched by
+	// wms are the producers' last watermarks, idle says which producers
+	// are idle, wm is the least over the active ones (or where it was
+	// when all became idle), and nIdle counts the idle ones: touched by
 	// the consumer's goroutine only.
-	wms []int64
-	wm  int64
+	wms   []int64
+	idle  []bool
+	nIdle int
+	wm    int64
 }
 
 // delivery is a batch and the producer that sent it.
 type delivery struct {
 	b    *types.Batch
 	from int32
+	mark deliveryMark
 }
+
+// deliveryMark says what a delivery is besides its batch.
+type deliveryMark uint8
+
+const (
+	markNone   deliveryMark = iota // rows or a watermark
+	markIdle                       // the producer is idle
+	markActive                     // the producer is active again
+)
 
 // Recv returns the next batch, io.EOF once every producer has closed and
 // every batch has been received, or ctx's error. Every batch returned
@@ -588,30 +657,81 @@ func (c *ExchangeConsumer) Recv(ctx context.Context) (*types.Batch, error) {
 // Idle reports whether no batch is waiting for the consumer.
 func (c *ExchangeConsumer) Idle() bool { return len(c.ch) == 0 }
 
-// receive takes a delivery: a batch of rows is returned; a watermark is
-// folded into the producers' and returned as a rowless batch when the
-// least of them advances, else released at once (nil).
+// InputIdle reports whether every producer was idle when the last batch
+// Recv returned was received. Recv returns a batch (rowless, when no
+// watermark advances with it) each time this changes, so a task that
+// checks after each batch misses no change. Call it from the consumer's
+// goroutine only.
+func (c *ExchangeConsumer) InputIdle() bool { return c.nIdle == len(c.wms) }
+
+// receive takes a delivery: a batch of rows is returned; a watermark or
+// a change of idleness is folded into the producers' and returned as a
+// rowless batch when the least of them advances or InputIdle changes,
+// else released at once (nil).
 func (c *ExchangeConsumer) receive(d delivery) *types.Batch {
 	b := d.b
+	if d.mark != markNone {
+		return c.receiveMark(d)
+	}
 	if b.Len() > 0 || b.Watermark == types.NoWatermark {
 		return b
 	}
 	old := c.wms[d.from]
 	c.wms[d.from] = b.Watermark
-	if old == c.wm {
-		// The producer that moved may have held the least back.
-		least := c.wms[0]
-		for _, w := range c.wms[1:] {
-			least = min(least, w)
-		}
-		if least > c.wm {
-			c.wm = least
-			b.Watermark = least
-			return b
-		}
+	// The producer that moved may have held the least back: it did
+	// unless it was above it. (Below it is possible for a producer that
+	// rejoined after being idle.)
+	if old <= c.wm && !c.idleAt(d.from) && c.advance() {
+		b.Watermark = c.wm
+		return b
 	}
 	c.pool.put(b)
 	return nil
+}
+
+// receiveMark takes a producer's change of idleness.
+func (c *ExchangeConsumer) receiveMark(d delivery) *types.Batch {
+	b := d.b
+	wasIdle := c.InputIdle()
+	if c.idle == nil {
+		c.idle = make([]bool, len(c.wms))
+	}
+	if idle := d.mark == markIdle; c.idle[d.from] != idle {
+		c.idle[d.from] = idle
+		if idle {
+			c.nIdle++
+		} else {
+			c.nIdle--
+		}
+	}
+	b.Watermark = types.NoWatermark
+	advanced := c.advance()
+	if advanced {
+		b.Watermark = c.wm
+	}
+	if advanced || wasIdle != c.InputIdle() {
+		return b
+	}
+	c.pool.put(b)
+	return nil
+}
+
+func (c *ExchangeConsumer) idleAt(p int32) bool { return c.idle != nil && c.idle[p] }
+
+// advance recomputes the least watermark over the active producers and
+// reports whether it moved wm forward. With every producer idle wm stays.
+func (c *ExchangeConsumer) advance() bool {
+	least, any := types.EndOfTime, false
+	for p, w := range c.wms {
+		if !c.idleAt(int32(p)) {
+			least, any = min(least, w), true
+		}
+	}
+	if any && least > c.wm {
+		c.wm = least
+		return true
+	}
+	return false
 }
 
 // Release gives a received batch back to the exchange to be refilled. It

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/sluice-sql/sluice/connectors"
 	"github.com/sluice-sql/sluice/sql/expr"
@@ -48,6 +49,16 @@ type Pipeline struct {
 	// ExprOptions are what the job's own expressions (watermarks)
 	// compile with.
 	ExprOptions expr.Options
+	// IdleTimeout is source.idle-timeout: a source partition (or a
+	// source without partitions) that has produced no row for this long
+	// stops holding its instance's watermark back until its next row,
+	// and an instance whose partitions are all idle stops holding back
+	// the consumers of its exchange. Zero, the default, never idles a
+	// partition, as in Flink; so does a negative value.
+	IdleTimeout time.Duration
+	// Clock measures IdleTimeout; nil is the system clock. Tests inject
+	// a virtual one.
+	Clock Clock
 }
 
 // Stage is a chain of operators over the rows of a source or of an

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
+	"slices"
+	"time"
 
 	"github.com/sluice-sql/sluice/connectors"
 	"github.com/sluice-sql/sluice/sql/expr"
@@ -24,7 +26,7 @@ type instance struct {
 	// consumer. wm computes a source's watermark expression.
 	src  connectors.Source
 	wm   expr.Evaluator
-	edge chan *types.Batch
+	edge chan edgeMsg
 	pool *batchPool
 	cons *ExchangeConsumer
 	// The output: a sink, or an exchange producer.
@@ -87,7 +89,7 @@ func (j *Job) newInstance(s, i int, xs []*Exchange) (*instance, error) {
 	}
 	var err error
 	if st.NewSource != nil {
-		in.edge = make(chan *types.Batch, p.ChannelCapacity)
+		in.edge = make(chan edgeMsg, p.ChannelCapacity)
 		in.pool = newBatchPool(st.Schema, p.MaxBatchesInFlight(), p.BatchSize)
 		if in.src, err = st.NewSource(in.split); err != nil {
 			return nil, fmt.Errorf("runtime: job %s: %ssource %d: %w", p.Name, prefix, i, err)
@@ -152,8 +154,22 @@ func (j *Job) runTask(ctx context.Context, name string, fn func(context.Context,
 	j.fail(err)
 }
 
+// edgeMsg is what a source task hands its chain: a batch, or (b nil) a
+// change of the instance's idleness, in order with the batches so that
+// it reaches the next exchange after the rows before it.
+type edgeMsg struct {
+	b    *types.Batch
+	idle bool
+}
+
 // runSource reads the source into the edge until Done, an error or the end
 // of ctx. It closes the edge only on Done (see the package comment).
+//
+// The instance's watermark is its sourceClock's when the stage has a
+// WATERMARK expression, and the end of time once the source is Done.
+// When every partition of the instance is idle it tells its chain, which
+// tells the next exchange, so that the instance holds back no consumer
+// there; it tells it again before its next row or watermark.
 func (j *Job) runSource(ctx context.Context, in *instance) (err error) {
 	defer func() {
 		if cerr := in.src.Close(); err == nil && cerr != nil {
@@ -164,40 +180,64 @@ func (j *Job) runSource(ctx context.Context, in *instance) (err error) {
 		return fmt.Errorf("open: %w", err)
 	}
 	stats := in.stats[0]
-	// The event-time clock: the largest watermark expression value seen,
-	// then the end of time when a bounded source is done.
+	var sc *sourceClock
+	if in.wm != nil {
+		sc = newSourceClock(in.src, j.p.IdleTimeout, j.now())
+	}
 	wm, sent := types.NoWatermark, types.NoWatermark
+	told := false // the idleness the chain was last told
+	tell := func(idle bool) error {
+		select {
+		case in.edge <- edgeMsg{idle: idle}:
+			told = idle
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	var wmVec types.Vector
 	for {
 		b, err := in.pool.get(ctx)
 		if err != nil {
 			return err
 		}
+		from := b.Len()
 		st, err := in.src.Next(ctx, b, j.p.BatchSize)
 		if err != nil {
 			in.pool.put(b)
 			return err
 		}
-		if in.wm != nil && b.Live() > 0 {
-			if err := in.wm.Eval(b, &wmVec); err != nil {
-				in.pool.put(b)
-				return fmt.Errorf("watermark: %w", err)
-			}
-			b.ForEach(func(i int) {
-				if !wmVec.IsNull(i) {
-					wm = max(wm, wmVec.Ints[i])
+		idle := false
+		if sc != nil {
+			if b.Len() > from {
+				if err := in.wm.Eval(b, &wmVec); err != nil {
+					in.pool.put(b)
+					return fmt.Errorf("watermark: %w", err)
 				}
-			})
+			}
+			now := j.now()
+			if err := sc.observe(b, from, st.Spans, &wmVec, now); err != nil {
+				in.pool.put(b)
+				return err
+			}
+			sc.expire(now)
+			wm, idle = sc.update(), sc.idle
 		}
 		if st.State == connectors.Done {
-			wm = types.EndOfTime
+			wm, idle = types.EndOfTime, false
+		}
+		if told && !idle {
+			if err := tell(false); err != nil {
+				in.pool.put(b)
+				return err
+			}
 		}
 		b.Watermark = wm
 		if n := b.Live(); n > 0 || wm > sent {
 			sent = wm
 			stats.out.Add(int64(n))
 			select {
-			case in.edge <- b: // b is the chain's now
+			case in.edge <- edgeMsg{b: b}: // b is the chain's now
 			case <-ctx.Done():
 				in.pool.put(b)
 				return ctx.Err()
@@ -205,9 +245,14 @@ func (j *Job) runSource(ctx context.Context, in *instance) (err error) {
 		} else {
 			in.pool.put(b)
 		}
+		if idle && !told {
+			if err := tell(true); err != nil {
+				return err
+			}
+		}
 		switch st.State {
 		case connectors.Wait:
-			if err := in.src.Wait(ctx); err != nil {
+			if err := j.waitSource(ctx, in.src, sc); err != nil {
 				return err
 			}
 		case connectors.Done:
@@ -215,6 +260,215 @@ func (j *Job) runSource(ctx context.Context, in *instance) (err error) {
 			return nil
 		}
 	}
+}
+
+// waitSource waits for src to have rows, or for the next partition of sc
+// (if any) to reach the idle timeout, when the caller must look again.
+func (j *Job) waitSource(ctx context.Context, src connectors.Source, sc *sourceClock) error {
+	var at time.Time
+	ok := false
+	if sc != nil {
+		at, ok = sc.deadline()
+	}
+	if !ok {
+		return src.Wait(ctx)
+	}
+	d := at.Sub(j.now())
+	if d <= 0 {
+		return nil
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := j.clock().AfterFunc(d, cancel)
+	defer stop()
+	err := src.Wait(wctx)
+	if err != nil && ctx.Err() == nil && wctx.Err() != nil {
+		return nil // woken by the idle timeout, not by the end of the job
+	}
+	return err
+}
+
+// Clock tells the time and calls back when a time comes: the processing
+// time that source idleness (Pipeline.IdleTimeout) is measured on.
+type Clock interface {
+	Now() time.Time
+	// AfterFunc calls f once d has passed on the clock, unless stop is
+	// called first; stop reports whether it prevented the call. f may
+	// run on any goroutine and must not block.
+	AfterFunc(d time.Duration, f func()) (stop func() bool)
+}
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
+func (systemClock) AfterFunc(d time.Duration, f func()) func() bool {
+	return time.AfterFunc(d, f).Stop
+}
+
+func (j *Job) clock() Clock {
+	if j.p.Clock != nil {
+		return j.p.Clock
+	}
+	return systemClock{}
+}
+
+// now reads the clock, only when something is measured on it: without an
+// idle timeout the source loop does not pay for reading the time.
+func (j *Job) now() time.Time {
+	if j.p.IdleTimeout <= 0 {
+		return time.Time{}
+	}
+	return j.clock().Now()
+}
+
+// sourceClock is a source instance's event-time clock. It keeps, per
+// partition, the largest value of the WATERMARK expression over the
+// partition's rows; the instance's watermark is the least of those over
+// the partitions that are not idle, and never goes back. A source that is
+// not a connectors.PartitionedSource is one partition.
+//
+// Idleness: a partition that has produced no row for timeout (counted
+// from Open for one that never has) is idle and holds nothing back; its
+// next row makes it active again, and since the instance's watermark
+// never decreases the rejoining partition only holds it where it is
+// until it catches up (its rows behind it are late downstream, as they
+// would be in Flink). When every partition is idle, or the instance reads
+// none, the instance is idle and its watermark stays.
+type sourceClock struct {
+	timeout time.Duration // <= 0: never idle
+	parts   []partClock
+	// index finds a partition of a PartitionedSource by id; nil for
+	// another source, whose one partition is parts[0].
+	index map[int32]int
+	wm    int64
+	idle  bool
+}
+
+type partClock struct {
+	id   int32
+	wm   int64     // NoWatermark until a row has a non-null value
+	last time.Time // when the partition last produced a row, or Open
+	idle bool
+}
+
+func newSourceClock(src connectors.Source, timeout time.Duration, now time.Time) *sourceClock {
+	sc := &sourceClock{timeout: timeout, wm: types.NoWatermark}
+	ps, ok := src.(connectors.PartitionedSource)
+	if !ok {
+		sc.parts = []partClock{{wm: types.NoWatermark, last: now}}
+		return sc
+	}
+	sc.index = map[int32]int{}
+	for _, id := range ps.Partitions() {
+		sc.part(id, now)
+	}
+	sc.update()
+	return sc
+}
+
+// part returns partition id, adding it if new.
+func (sc *sourceClock) part(id int32, now time.Time) *partClock {
+	k, ok := sc.index[id]
+	if !ok {
+		k = len(sc.parts)
+		sc.index[id] = k
+		sc.parts = append(sc.parts, partClock{id: id, wm: types.NoWatermark, last: now})
+	}
+	return &sc.parts[k]
+}
+
+// observe takes the rows Next appended to b after row from, whose
+// watermark expression values are in vals, and which spans attribute to
+// partitions.
+func (sc *sourceClock) observe(b *types.Batch, from int, spans []connectors.PartitionSpan, vals *types.Vector, now time.Time) error {
+	n := b.Len()
+	if sc.index == nil {
+		if n > from {
+			sc.parts[0].saw(b, from, n, vals, now)
+		}
+		return nil
+	}
+	at := from
+	for _, sp := range spans {
+		if sp.Start != at || sp.End < sp.Start {
+			break
+		}
+		if sp.End > sp.Start {
+			sc.part(sp.Partition, now).saw(b, sp.Start, sp.End, vals, now)
+		}
+		at = sp.End
+	}
+	if at != n {
+		return fmt.Errorf("source reported partition spans %v that do not cover its rows %d to %d", spans, from, n)
+	}
+	return nil
+}
+
+// saw takes the live rows among rows lo to hi-1 of b as the partition's.
+func (p *partClock) saw(b *types.Batch, lo, hi int, vals *types.Vector, now time.Time) {
+	p.last, p.idle = now, false
+	if b.Sel == nil {
+		for i := lo; i < hi; i++ {
+			if !vals.IsNull(i) {
+				p.wm = max(p.wm, vals.Ints[i])
+			}
+		}
+		return
+	}
+	k, _ := slices.BinarySearch(b.Sel, int32(lo))
+	for _, i := range b.Sel[k:] {
+		if int(i) >= hi {
+			break
+		}
+		if !vals.IsNull(int(i)) {
+			p.wm = max(p.wm, vals.Ints[i])
+		}
+	}
+}
+
+// expire marks idle the partitions that have had no row for the timeout.
+func (sc *sourceClock) expire(now time.Time) {
+	if sc.timeout <= 0 {
+		return
+	}
+	for k := range sc.parts {
+		p := &sc.parts[k]
+		if !p.idle && now.Sub(p.last) >= sc.timeout {
+			p.idle = true
+		}
+	}
+}
+
+// update recomputes the instance's watermark and idleness, and returns
+// the watermark.
+func (sc *sourceClock) update() int64 {
+	least, active := types.EndOfTime, false
+	for _, p := range sc.parts {
+		if !p.idle {
+			least, active = min(least, p.wm), true
+		}
+	}
+	sc.idle = !active
+	if active {
+		sc.wm = max(sc.wm, least)
+	}
+	return sc.wm
+}
+
+// deadline returns when the next active partition becomes idle, if one
+// can.
+func (sc *sourceClock) deadline() (time.Time, bool) {
+	var at time.Time
+	ok := false
+	if sc.timeout <= 0 {
+		return at, false
+	}
+	for _, p := range sc.parts {
+		if t := p.last.Add(sc.timeout); !p.idle && (!ok || t.Before(at)) {
+			at, ok = t, true
+		}
+	}
+	return at, ok
 }
 
 // runChain runs the operators over the input's batches, into the sink or
@@ -242,14 +496,26 @@ func (j *Job) runChain(ctx context.Context, in *instance, cur *string) (err erro
 	if in.cons == nil {
 		release = in.pool.put
 		next = func() (*types.Batch, error) {
-			select {
-			case b, ok := <-in.edge:
-				if !ok {
-					return nil, nil
+			for {
+				select {
+				case m, ok := <-in.edge:
+					if !ok {
+						return nil, nil
+					}
+					if m.b != nil {
+						return m.b, nil
+					}
+					// The source's idleness, after the rows before it:
+					// the next exchange's consumers must know; a sink
+					// keeps no event time.
+					if in.prod != nil {
+						if err := in.prod.SetIdle(ctx, m.idle); err != nil {
+							return nil, err
+						}
+					}
+				case <-ctx.Done():
+					return nil, ctx.Err()
 				}
-				return b, nil
-			case <-ctx.Done():
-				return nil, ctx.Err()
 			}
 		}
 		idle = func() bool { return len(in.edge) == 0 }
@@ -272,6 +538,10 @@ func (j *Job) runChain(ctx context.Context, in *instance, cur *string) (err erro
 			return first(b)
 		}
 	}
+	// An exchange consumer's input is idle when all its producers are:
+	// this instance then holds back no consumer of the next exchange
+	// either, until an input is active again (before its rows).
+	passIdle := in.cons != nil && in.prod != nil
 	for {
 		b, err := next()
 		if err != nil {
@@ -280,10 +550,21 @@ func (j *Job) runChain(ctx context.Context, in *instance, cur *string) (err erro
 		if b == nil {
 			return j.finishChain(ctx, in, emits, cur)
 		}
+		if passIdle && !in.cons.InputIdle() {
+			if err := in.prod.SetIdle(ctx, false); err != nil {
+				release(b)
+				return err
+			}
+		}
 		err = emits[0](b)
 		release(b)
 		if err != nil {
 			return err
+		}
+		if passIdle && in.cons.InputIdle() {
+			if err := in.prod.SetIdle(ctx, true); err != nil {
+				return err
+			}
 		}
 		if in.prod != nil && idle() {
 			if err := in.prod.Flush(ctx); err != nil {

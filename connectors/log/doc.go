@@ -6,6 +6,10 @@
 //   - A Source reads only the partitions its split owns (or the subset it
 //     was given), each in offset order, and never blocks in Next; Wait
 //     blocks on the broker's append notification, never by polling.
+//   - A Source says which partitions it reads from Open on, even those
+//     with no record yet (Partitions), and which rows of each batch came
+//     from which partition (SourceStatus.Spans), so the runtime keeps a
+//     watermark per partition.
 //   - A bounded Source fixes each partition's end at the high watermark
 //     seen in Open and never returns a record at or past it, so a run over
 //     finite data ends exactly there whatever is appended meanwhile.

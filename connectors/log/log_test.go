@@ -488,3 +488,60 @@ func TestKeylessSinksStartApart(t *testing.T) {
 		}
 	}
 }
+
+// A source names the partitions it owns from Open on, also one with no
+// record, and attributes every row of a batch to its partition.
+func TestSpansNamePartitions(t *testing.T) {
+	ctx := context.Background()
+	b := openBroker(t, "w", 4)
+	// Partition 0 holds ids 0..4, partition 2 ids 10..11; 1 and 3 nothing.
+	for i := range 5 {
+		appendValues(t, b, "w", 0, 0, fmt.Sprintf(`{"id":%d}`, i))
+	}
+	appendValues(t, b, "w", 2, 0, `{"id":10}`, `{"id":11}`)
+	s, err := NewSource(SourceOptions{Broker: b, Topic: "w", Schema: testSchema, Format: "json",
+		Split: connectors.Split{Index: 0, Count: 2}, Bounded: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Partitions(); !slices.Equal(got, []int32{0, 2}) {
+		t.Fatalf("Partitions() = %v, want [0 2]", got)
+	}
+	byPart := map[int32][]int64{}
+	for range 10 {
+		batch := types.NewBatch(testSchema, 0)
+		st, err := s.Next(ctx, batch, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		at := 0
+		for _, sp := range st.Spans {
+			if sp.Start != at || sp.End <= sp.Start {
+				t.Fatalf("spans %v do not cover rows 0 to %d in order", st.Spans, batch.Len())
+			}
+			for i := sp.Start; i < sp.End; i++ {
+				byPart[sp.Partition] = append(byPart[sp.Partition], batch.Cols[0].Ints[i])
+			}
+			at = sp.End
+		}
+		if at != batch.Len() {
+			t.Fatalf("spans %v cover %d of %d rows", st.Spans, at, batch.Len())
+		}
+		if st.State == connectors.Done {
+			break
+		}
+	}
+	want := map[int32][]int64{0: {0, 1, 2, 3, 4}, 2: {10, 11}}
+	for p, ids := range want {
+		if !slices.Equal(byPart[p], ids) {
+			t.Errorf("partition %d: rows %v, want %v", p, byPart[p], ids)
+		}
+	}
+	if len(byPart) != len(want) {
+		t.Errorf("rows by partition: %v, want %v", byPart, want)
+	}
+}

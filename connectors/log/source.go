@@ -113,6 +113,10 @@ type Source struct {
 	dec   format.Decoder
 	parts []*partReader
 	next  int // the partition Next starts with, for fairness
+	// ids are the partitions read, in parts' order; spans is the storage
+	// of SourceStatus.Spans, reused by each Next.
+	ids   []int32
+	spans []connectors.PartitionSpan
 }
 
 type partReader struct {
@@ -122,7 +126,7 @@ type partReader struct {
 	done bool
 }
 
-var _ connectors.Source = (*Source)(nil)
+var _ connectors.PartitionedSource = (*Source)(nil)
 
 // NewSource returns a Source over opts. It checks the options and the
 // format; the topic is looked up in Open.
@@ -198,9 +202,15 @@ func (s *Source) Open(ctx context.Context) error {
 			id: id, r: b.NewReader(topic, id, off), end: end,
 			done: s.opts.Bounded && off >= end,
 		})
+		s.ids = append(s.ids, id)
 	}
 	return nil
 }
+
+// Partitions returns the partitions the source reads, fixed at Open:
+// those of the topic (or of SourceOptions.Partitions) its split owns.
+// It implements connectors.PartitionedSource.
+func (s *Source) Partitions() []int32 { return s.ids }
 
 // groupOffset returns where a GroupOffsets start begins partition id,
 // whose log holds offsets start to end.
@@ -237,6 +247,7 @@ func (s *Source) Position() map[int32]int64 {
 // Next appends up to max rows, taking partitions in turn.
 func (s *Source) Next(ctx context.Context, b *types.Batch, max int) (connectors.SourceStatus, error) {
 	st := connectors.SourceStatus{EventTime: connectors.NoEventTime}
+	s.spans = s.spans[:0]
 	rows := 0
 	for range len(s.parts) {
 		if rows >= max {
@@ -244,6 +255,7 @@ func (s *Source) Next(ctx context.Context, b *types.Batch, max int) (connectors.
 		}
 		p := s.parts[s.next]
 		s.next = (s.next + 1) % len(s.parts)
+		from := b.Len()
 		for !p.done && rows < max {
 			if s.opts.Bounded && p.r.Offset() >= p.end {
 				p.done = true // compaction gaps and control batches count too
@@ -271,6 +283,12 @@ func (s *Source) Next(ctx context.Context, b *types.Batch, max int) (connectors.
 		if s.opts.Bounded && p.r.Offset() >= p.end {
 			p.done = true // so the last batch already says Done
 		}
+		if to := b.Len(); to > from {
+			s.spans = append(s.spans, connectors.PartitionSpan{Partition: p.id, Start: from, End: to})
+		}
+	}
+	if len(s.spans) > 0 {
+		st.Spans = s.spans
 	}
 	switch {
 	case !slices.ContainsFunc(s.parts, func(p *partReader) bool { return !p.done }) && s.opts.Bounded:
@@ -325,6 +343,6 @@ func (s *Source) wait(ctx context.Context, p *partReader) error {
 // Close releases the readers. The broker stays open: it is not the
 // source's.
 func (s *Source) Close() error {
-	s.parts = nil
+	s.parts, s.ids = nil, nil
 	return nil
 }
