@@ -141,7 +141,15 @@ func jobSummary(e *runtime.Engine, id string) string {
 	if err != nil || len(m) == 0 {
 		return "no metrics"
 	}
-	return fmt.Sprintf("%d rows read, %d rows written", m[0].RowsOut, m[len(m)-1].RowsIn)
+	var late int64
+	for _, s := range m {
+		late += s.LateRows
+	}
+	sum := fmt.Sprintf("%d rows read, %d rows written", m[0].RowsOut, m[len(m)-1].RowsIn)
+	if late > 0 {
+		sum += fmt.Sprintf(", %d late rows dropped", late)
+	}
+	return sum
 }
 
 // renderer prints result sets.

@@ -42,6 +42,10 @@ const (
 	// RuleRemoveIdentityProject drops a projection that passes its input
 	// through unchanged.
 	RuleRemoveIdentityProject = "RemoveIdentityProject"
+	// RulePushFilterPastWindow moves the conjuncts of a filter that read
+	// no window column below the window table function, so rows are
+	// dropped before they are copied into windows.
+	RulePushFilterPastWindow = "PushFilterPastWindow"
 	// RuleRankToTopN turns a filter on a ROW_NUMBER (rn <= N, rn < N,
 	// rn = 1) into the rank's limit: a Top-N, or a deduplication for 1.
 	RuleRankToTopN = "RankToTopN"
@@ -233,6 +237,32 @@ func (p *Physical) rewriteOnce(r sql.Rel) (sql.Rel, bool) {
 			return &sql.Empty{Out: n.Schema()}, true
 		}
 		switch in := n.Input.(type) {
+		case *sql.Window:
+			width := len(in.Input.Schema())
+			var push, keep []expr.Expr
+			for _, c := range conjuncts(n.Cond) {
+				uses := make([]int, len(in.Out))
+				countRefs(c, uses)
+				reads := false
+				for i := width; i < len(uses); i++ {
+					reads = reads || uses[i] > 0
+				}
+				if reads || volatile(c) {
+					keep = append(keep, c)
+				} else {
+					push = append(push, c)
+				}
+			}
+			if len(push) == 0 {
+				break
+			}
+			p.fire(RulePushFilterPastWindow, and(push).String(), "")
+			w := *in
+			w.Input = &sql.Filter{Input: in.Input, Cond: and(push)}
+			if len(keep) == 0 {
+				return &w, true
+			}
+			return &sql.Filter{Input: &w, Cond: and(keep)}, true
 		case *sql.Rank:
 			if in.Limit > 0 {
 				break

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -448,5 +449,41 @@ INSERT INTO counts SELECT MOD(id, 3), COUNT(*) FROM s GROUP BY MOD(id, 3)`)
 	}
 	if n <= 3 {
 		t.Errorf("%d records: the counts should have been updated along the way", n)
+	}
+}
+
+// Late rows a window drops show in the job's metrics: a source whose
+// event time jumps back past the watermark.
+func TestLateRowsMetric(t *testing.T) {
+	e, _ := newTestEngine(t, 1)
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := dir + "/ev.json"
+	var lines []string
+	for i, sec := range []int{0, 1, 20, 2, 3, 40} { // 2 and 3 come after the watermark passed 10
+		lines = append(lines, fmt.Sprintf(`{"id":%d,"ts":"2024-01-01 00:00:%02d"}`, i, sec))
+	}
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.Exec(ctx, fmt.Sprintf(`
+CREATE TABLE ev (id BIGINT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts) WITH ('connector'='file', 'path'='%s', 'format'='json');
+CREATE TABLE out1 (n BIGINT) WITH ('connector'='blackhole');
+SET 'execution.batch-size' = '1';
+INSERT INTO out1 SELECT COUNT(*) FROM TUMBLE(ev, ts, INTERVAL '10' SECOND) GROUP BY window_start, window_end`, path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := res[len(res)-1].JobID
+	if err := e.Wait(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	m, _ := e.JobMetrics(id)
+	var late int64
+	for _, s := range m {
+		late += s.LateRows
+	}
+	if late != 2 {
+		t.Fatalf("late rows %d, want 2: %+v", late, m)
 	}
 }

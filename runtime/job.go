@@ -213,10 +213,14 @@ func (e *TaskError) Unwrap() error { return e.Err }
 type StageMetrics struct {
 	Name            string
 	RowsIn, RowsOut int64
+	// LateRows counts the rows a window operator dropped because the
+	// watermark had passed their window.
+	LateRows int64
 }
 
 type stageCounters struct {
 	name    string
+	late    *atomic.Int64 // the operator's late rows, if it counts them
 	in, out atomic.Int64
 }
 
@@ -258,7 +262,7 @@ func NewJob(p Pipeline) (*Job, error) {
 		}
 		cs := []*stageCounters{{name: prefix + in}}
 		for _, op := range st.Operators {
-			cs = append(cs, &stageCounters{name: prefix + op.Name})
+			cs = append(cs, &stageCounters{name: prefix + op.Name, late: op.Late})
 		}
 		j.stageStats = append(j.stageStats, cs)
 		j.stages = append(j.stages, cs...)
@@ -422,6 +426,9 @@ func (j *Job) Metrics() []StageMetrics {
 	out := make([]StageMetrics, len(j.stages))
 	for i, s := range j.stages {
 		out[i] = StageMetrics{Name: s.name, RowsIn: s.in.Load(), RowsOut: s.out.Load()}
+		if s.late != nil {
+			out[i].LateRows = s.late.Load()
+		}
 	}
 	return out
 }

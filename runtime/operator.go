@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"fmt"
+	"sync/atomic"
 
 	"github.com/sluice-sql/sluice/sql/expr"
 	"github.com/sluice-sql/sluice/sql/types"
@@ -30,6 +31,9 @@ type Operator interface {
 type OperatorSpec struct {
 	Name string
 	New  func() (Operator, error)
+	// Late, if set, counts the rows the operator's instances drop as
+	// late, for the job's metrics.
+	Late *atomic.Int64
 }
 
 // FilterSpec returns the spec of a Filter on pred, compiled per instance

@@ -16,7 +16,10 @@ import (
 // keys[end] hold each row's own window [time, time + gap) as a SESSION
 // WindowAssign made it.
 func SessionAggregateSpec(name string, in types.Schema, keys []int, start, end int, calls []sql.AggCall, late *atomic.Int64) OperatorSpec {
-	return OperatorSpec{Name: name, New: func() (Operator, error) {
+	if late == nil {
+		late = new(atomic.Int64)
+	}
+	return OperatorSpec{Name: name, Late: late, New: func() (Operator, error) {
 		return NewSessionAggregate(in, keys, start, end, calls, late)
 	}}
 }

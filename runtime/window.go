@@ -115,7 +115,10 @@ func (a *WindowAssign) Finish(Emit) error { return nil }
 // schema in, grouped by keys, one of which (keys[endKey]) holds each
 // row's window_end.
 func WindowAggregateSpec(name string, in types.Schema, keys []int, endKey int, calls []sql.AggCall, late *atomic.Int64) OperatorSpec {
-	return OperatorSpec{Name: name, New: func() (Operator, error) { return NewWindowAggregate(in, keys, endKey, calls, late) }}
+	if late == nil {
+		late = new(atomic.Int64)
+	}
+	return OperatorSpec{Name: name, Late: late, New: func() (Operator, error) { return NewWindowAggregate(in, keys, endKey, calls, late) }}
 }
 
 // WindowAggregate aggregates per window and key, and emits each window's
