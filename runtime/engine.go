@@ -52,6 +52,9 @@ type EngineOptions struct {
 	// Now is the processing-time clock (CURRENT_TIMESTAMP, NOW());
 	// nil means time.Now. Tests inject one.
 	Now func() time.Time
+	// Clock times source idleness (source.idle-timeout); nil means the
+	// system clock. Tests inject one.
+	Clock Clock
 }
 
 // EnsureDefaults fills the zero fields with their defaults.
@@ -459,12 +462,15 @@ func (e *Engine) env() registry.Env {
 // exchange, and forward edges chain operators into the stage of their
 // input (through a union, each input's stage carries on alone).
 func (e *Engine) pipeline(name string, p *planner.Physical, newSink func(connectors.Split) (connectors.Sink, error)) (Pipeline, error) {
+	set := e.settings()
 	pl := Pipeline{
 		Name:        name,
 		Parallelism: p.Parallelism,
-		BatchSize:   e.settings().batchSize,
+		BatchSize:   set.batchSize,
 		NewSink:     newSink,
 		ExprOptions: e.exprOptions(),
+		IdleTimeout: set.idleTimeout,
+		Clock:       e.opts.Clock,
 	}
 	consumer := map[*planner.Node]*planner.Node{}
 	edge := map[*planner.Node]planner.Edge{} // the edge from a node to its consumer

@@ -487,3 +487,47 @@ INSERT INTO out1 SELECT COUNT(*) FROM TUMBLE(ev, ts, INTERVAL '10' SECOND) GROUP
 		t.Fatalf("late rows %d, want 2: %+v", late, m)
 	}
 }
+
+// An empty partition of a topic holds the watermark back, so no window
+// fires, until source.idle-timeout marks it idle.
+func TestIdleTimeoutReleasesWindows(t *testing.T) {
+	e, b := newTestEngine(t, 1)
+	ctx := context.Background()
+	if err := b.CreateTopic("ev", 2, nil); err != nil {
+		t.Fatal(err)
+	}
+	var recs []broker.Record
+	for sec := range 30 {
+		recs = append(recs, broker.Record{Value: fmt.Appendf(nil, `{"id":%d,"ts":"2024-01-01 00:00:%02d"}`, sec, sec)})
+	}
+	if _, err := b.AppendRecords(ctx, "ev", 0, recs...); err != nil { // partition 1 stays empty
+		t.Fatal(err)
+	}
+	if _, err := e.Exec(ctx, `CREATE TABLE ev (id BIGINT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts)
+WITH ('connector'='log', 'topic'='ev', 'format'='json', 'scan.startup.mode'='earliest-offset')`); err != nil {
+		t.Fatal(err)
+	}
+	firstRow := func(timeout time.Duration) bool {
+		ctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		got := false
+		err := e.Run(ctx, "SELECT window_start, COUNT(*) FROM TUMBLE(ev, ts, INTERVAL '10' SECOND) GROUP BY window_start, window_end", func(r Result) error {
+			rows, err := r.Stream.Next(ctx)
+			got = err == nil && len(rows) > 0
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if firstRow(500 * time.Millisecond) {
+		t.Fatal("a window fired while an empty partition held the watermark back")
+	}
+	if _, err := e.Exec(ctx, `SET 'source.idle-timeout' = '100ms'`); err != nil {
+		t.Fatal(err)
+	}
+	if !firstRow(10 * time.Second) {
+		t.Fatal("no window fired after the empty partition went idle")
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/sluice-sql/sluice/sql"
 	"github.com/sluice-sql/sluice/sql/types"
@@ -24,12 +25,32 @@ const (
 	OptParallelism   = "parallelism.default"
 	OptBatchSize     = "execution.batch-size"
 	OptMaxResultRows = "sql.max-result-rows"
+	OptIdleTimeout   = "source.idle-timeout"
 )
 
 var optionSpecs = []optionSpec{
 	{OptParallelism, "instances of every operator of a job", positiveInt(1 << 10)},
 	{OptBatchSize, "most rows a source puts in one batch", positiveInt(1 << 20)},
 	{OptMaxResultRows, "most rows a SELECT collects for its caller (an aligned table, Exec)", positiveInt(1 << 40)},
+	{OptIdleTimeout, "how long a source partition may go without a row before it stops holding the watermark back (0: never)", duration},
+}
+
+// duration parses a non-negative duration: 5s, 1m30s, 0.
+func duration(v string) error {
+	_, err := parseDuration(v)
+	return err
+}
+
+func parseDuration(v string) (time.Duration, error) {
+	v = strings.TrimSpace(v)
+	if v == "0" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("want a duration such as 5s or 1m, or 0 for never")
+	}
+	return d, nil
 }
 
 func positiveInt(limit int64) func(string) error {
@@ -63,6 +84,7 @@ func optionKeys() []string {
 // changed by SET.
 type settings struct {
 	parallelism, batchSize, maxResultRows int
+	idleTimeout                           time.Duration
 }
 
 // settingsLocked reads the settings; e.mu is held.
@@ -77,6 +99,9 @@ func (e *Engine) settingsLocked() settings {
 	get(OptParallelism, &s.parallelism)
 	get(OptBatchSize, &s.batchSize)
 	get(OptMaxResultRows, &s.maxResultRows)
+	if v, ok := e.mu.options[OptIdleTimeout]; ok {
+		s.idleTimeout, _ = parseDuration(v) // checked by SET
+	}
 	return s
 }
 
@@ -116,7 +141,8 @@ func (e *Engine) setOption(src string, c sql.Command) (Result, error) {
 	}
 	// SET alone: every option with its value and what it does.
 	s := e.settingsLocked()
-	vals := map[string]int{OptParallelism: s.parallelism, OptBatchSize: s.batchSize, OptMaxResultRows: s.maxResultRows}
+	vals := map[string]string{OptParallelism: strconv.Itoa(s.parallelism), OptBatchSize: strconv.Itoa(s.batchSize),
+		OptMaxResultRows: strconv.Itoa(s.maxResultRows), OptIdleTimeout: s.idleTimeout.String()}
 	r := Result{Columns: types.Schema{
 		{Name: "key", Type: types.String()},
 		{Name: "value", Type: types.String()},
@@ -128,7 +154,7 @@ func (e *Engine) setOption(src string, c sql.Command) (Result, error) {
 	for _, k := range keys {
 		spec, _ := optionSpecFor(k)
 		_, set := e.mu.options[k]
-		r.Rows = append(r.Rows, []any{k, strconv.Itoa(vals[k]), set, spec.doc})
+		r.Rows = append(r.Rows, []any{k, vals[k], set, spec.doc})
 	}
 	return r, nil
 }

@@ -451,6 +451,13 @@ func (sc *sourceClock) update() int64 {
 	sc.idle = !active
 	if active {
 		sc.wm = max(sc.wm, least)
+		return sc.wm
+	}
+	// Every partition is idle: none holds time back, so the clock moves
+	// up to the furthest any partition has seen (a partition that rejoins
+	// below it has late rows, as any idle partition may).
+	for _, p := range sc.parts {
+		sc.wm = max(sc.wm, p.wm)
 	}
 	return sc.wm
 }
