@@ -52,6 +52,10 @@ type Options struct {
 	// TakesUpdates reports whether t's sink can take an updating result
 	// (retractions as well as inserts). Nil: none can.
 	TakesUpdates func(t *sql.Table) bool
+	// UpsertSource reports whether t reads as an upsert table (each row
+	// the latest for its primary key, a delete for a tombstone): the plan
+	// then normalizes it into a changelog. Nil: none does.
+	UpsertSource func(t *sql.Table) bool
 }
 
 // Kind is the kind of an operator of the graph.
@@ -68,6 +72,7 @@ const (
 	KindWindowAggregate
 	KindTopN
 	KindSessionAggregate
+	KindNormalize
 	KindSink
 )
 
@@ -91,6 +96,8 @@ func (k Kind) String() string {
 		return "TopN"
 	case KindSessionAggregate:
 		return "SessionAggregate"
+	case KindNormalize:
+		return "UpsertNormalize"
 	case KindSink:
 		return "Sink"
 	}
@@ -343,7 +350,20 @@ func (p *Physical) build(root sql.Rel) error {
 					par = k
 				}
 			}
-			return add(&Node{Kind: KindSource, Table: n.Table, TablePos: n.Pos, Schema: n.Schema(), Columns: n.Columns, Watermark: n.Watermark, Parallelism: par})
+			src := add(&Node{Kind: KindSource, Table: n.Table, TablePos: n.Pos, Schema: n.Schema(), Columns: n.Columns, Watermark: n.Watermark, Parallelism: par})
+			if p.opts.UpsertSource == nil || !p.opts.UpsertSource(n.Table) {
+				return src
+			}
+			// An upsert table: each key's rows meet in one instance, which
+			// remembers the key's row to turn the next into an update.
+			var keys []int
+			for _, k := range n.Table.PrimaryKey {
+				keys = append(keys, n.Schema().Index(k))
+			}
+			norm := add(&Node{Kind: KindNormalize, Keys: keys, Schema: n.Schema(),
+				Inputs: []Edge{{From: src, Exchange: Hash, Keys: keys, Changelog: AppendOnly}}})
+			norm.Changelog = Updating
+			return norm
 		case *sql.Empty:
 			// Nothing to read: the graph is a sink with no input, which a
 			// runtime finishes at once.
@@ -600,6 +620,12 @@ func (p *Physical) Explain() string {
 			fmt.Fprintf(&b, "UnionAll %s", n.Schema)
 		case KindWindow:
 			fmt.Fprintf(&b, "%s", sql.Describe(n.Window))
+		case KindNormalize:
+			keys := make([]string, len(n.Keys))
+			for i, k := range n.Keys {
+				keys[i] = n.Schema[k].Name
+			}
+			fmt.Fprintf(&b, "UpsertNormalize key=(%s)", strings.Join(keys, ", "))
 		case KindTopN:
 			fmt.Fprintf(&b, "TopN %s", strings.TrimPrefix(sql.Describe(n.Rank), "Rank "))
 		case KindAggregate, KindWindowAggregate, KindSessionAggregate:

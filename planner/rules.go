@@ -80,6 +80,13 @@ func (p *Physical) pruneScans(r sql.Rel) sql.Rel {
 			if scan.Watermark != nil {
 				countRefs(scan.Watermark, uses)
 			}
+			if p.opts.UpsertSource != nil && p.opts.UpsertSource(scan.Table) {
+				for _, k := range scan.Table.PrimaryKey {
+					if c := scan.Table.Schema.Index(k); c >= 0 {
+						uses[c]++ // the key is what normalizing needs
+					}
+				}
+			}
 			remap := make([]int, len(uses))
 			var cols []int
 			if slices.Max(uses) == 0 {

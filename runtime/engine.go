@@ -438,6 +438,7 @@ func (e *Engine) plan(src string, info sql.StatementInfo, sinkName string) (*pla
 		Prunable:          func(t *sql.Table) bool { return registry.Prunable(t.Options) },
 		SourceParallelism: func(t *sql.Table) int { return registry.Splits(t.Options, env) },
 		TakesUpdates:      func(t *sql.Table) bool { return registry.TakesUpdates(t.Options, t.PrimaryKey) },
+		UpsertSource:      func(t *sql.Table) bool { return registry.UpsertSource(t.Options, t.PrimaryKey) },
 	})
 	var me *planner.MismatchError
 	if errors.As(err, &me) {
@@ -505,6 +506,8 @@ func (e *Engine) pipeline(name string, p *planner.Physical, newSink func(connect
 			case planner.KindSessionAggregate:
 				in := n.Inputs[0].From.Schema
 				stages[s].Operators = append(stages[s].Operators, SessionAggregateSpec(fmt.Sprintf("session-aggregate#%d", n.ID), in, n.Keys, n.WindowStart, n.WindowEnd, n.Aggs, nil))
+			case planner.KindNormalize:
+				stages[s].Operators = append(stages[s].Operators, UpsertNormalizeSpec(fmt.Sprintf("normalize#%d", n.ID), n.Schema, n.Keys))
 			case planner.KindTopN:
 				stages[s].Operators = append(stages[s].Operators, TopNSpec(fmt.Sprintf("topn#%d", n.ID), n.Inputs[0].From.Schema, n.Rank))
 			case planner.KindSource, planner.KindUnion, planner.KindSink:
@@ -545,7 +548,7 @@ func (e *Engine) pipeline(name string, p *planner.Physical, newSink func(connect
 		}
 	}
 	for _, src := range p.Sources() {
-		newSource, err := registry.Source(src.Table.Options, src.Schema, e.env())
+		newSource, err := registry.Source(src.Table.Options, src.Schema, src.Table.PrimaryKey, e.env())
 		if err != nil {
 			return Pipeline{}, fmt.Errorf("table %s: %w", src.Table.Name, err)
 		}

@@ -88,6 +88,12 @@ type SourceOptions struct {
 	Start      Start
 	// Bounded makes the source stop at the high watermarks seen at Open.
 	Bounded bool
+	// Upsert reads the topic as an upsert table (what an upsert sink
+	// writes): a record is an insert of its row, a tombstone a delete of
+	// the row its key names (decoded from the key, in the value's format,
+	// other columns NULL). Making a changelog of that, with the rows
+	// each key had before, is the job's UpsertNormalize.
+	Upsert bool
 }
 
 // Validate checks the options.
@@ -273,7 +279,15 @@ func (s *Source) Next(ctx context.Context, b *types.Batch, max int) (connectors.
 				break
 			}
 			if rec.Value == nil {
-				continue // a tombstone carries no row
+				if !s.opts.Upsert || rec.Key == nil {
+					continue // a tombstone carries no row
+				}
+				if err := s.dec.Decode(rec.Key, b); err != nil {
+					return st, &connectors.RecordError{Topic: s.opts.Topic, Partition: p.id, Offset: rec.Offset, Err: fmt.Errorf("tombstone key: %w", err)}
+				}
+				b.SetKind(b.Len()-1, types.Delete)
+				rows++
+				continue
 			}
 			if err := s.dec.Decode(rec.Value, b); err != nil {
 				return st, &connectors.RecordError{Topic: s.opts.Topic, Partition: p.id, Offset: rec.Offset, Err: err}

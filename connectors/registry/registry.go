@@ -176,7 +176,10 @@ func intOption(opts map[string]string, key string, def int64) (int64, error) {
 }
 
 // Source returns the factory of a table's source instances.
-func Source(opts map[string]string, schema types.Schema, env Env) (SourceFactory, error) {
+//
+// A log table with a primary key reads as an upsert table: see
+// logconn.SourceOptions.Upsert.
+func Source(opts map[string]string, schema types.Schema, primaryKey []string, env Env) (SourceFactory, error) {
 	name, err := check(opts)
 	if err != nil {
 		return nil, err
@@ -187,7 +190,7 @@ func Source(opts map[string]string, schema types.Schema, env Env) (SourceFactory
 	case "datagen":
 		return datagenSource(opts, schema)
 	case "log":
-		return logSource(opts, schema, env)
+		return logSource(opts, schema, primaryKey, env)
 	case "file":
 		path := opts["path"]
 		if path == "" {
@@ -320,7 +323,7 @@ func nexmarkSource(opts map[string]string, schema types.Schema) (SourceFactory, 
 	}, nil
 }
 
-func logSource(opts map[string]string, schema types.Schema, env Env) (SourceFactory, error) {
+func logSource(opts map[string]string, schema types.Schema, primaryKey []string, env Env) (SourceFactory, error) {
 	if env.Broker == nil {
 		return nil, invalid("connector log needs the built-in log")
 	}
@@ -389,7 +392,7 @@ func logSource(opts map[string]string, schema types.Schema, env Env) (SourceFact
 	f, fo := formatOf(opts)
 	return func(s connectors.Split) (connectors.Source, error) {
 		return logconn.NewSource(logconn.SourceOptions{Broker: env.Broker, Topic: topic, Schema: schema, Format: f, FormatOptions: fo,
-			Split: s, Start: start, Bounded: bounded})
+			Split: s, Start: start, Bounded: bounded, Upsert: len(primaryKey) > 0})
 	}, nil
 }
 
@@ -580,4 +583,11 @@ func TakesUpdates(opts map[string]string, primaryKey []string) bool {
 		return len(primaryKey) > 0
 	}
 	return false
+}
+
+// UpsertSource reports whether a table reads as an upsert table: a log
+// table with a primary key, whose topic an upsert sink writes. Its rows
+// need normalizing into a changelog (UpsertNormalize).
+func UpsertSource(opts map[string]string, primaryKey []string) bool {
+	return opts["connector"] == "log" && len(primaryKey) > 0
 }

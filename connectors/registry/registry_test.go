@@ -30,13 +30,13 @@ func TestOptionErrors(t *testing.T) {
 		{map[string]string{"connector": "log", "topic": "t", "scan.startup.mode": "middle"}, "scan.startup.mode"},
 	}
 	for _, c := range cases {
-		_, err := Source(c.opts, bid, Env{Broker: &broker.Broker{}})
+		_, err := Source(c.opts, bid, nil, Env{Broker: &broker.Broker{}})
 		if !errors.Is(err, ErrInvalidOptions) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: %v, want %q", c.opts, err, c.want)
 		}
 	}
 	wrong := types.Schema{{Name: "auction", Type: types.BigInt()}}
-	if _, err := Source(map[string]string{"connector": "nexmark", "nexmark.table": "bid"}, wrong, Env{}); !errors.Is(err, ErrInvalidOptions) {
+	if _, err := Source(map[string]string{"connector": "nexmark", "nexmark.table": "bid"}, wrong, nil, Env{}); !errors.Is(err, ErrInvalidOptions) {
 		t.Errorf("wrong nexmark columns: %v", err)
 	}
 	if _, err := Sink(map[string]string{"connector": "nexmark", "nexmark.table": "bid"}, bid, nil, Env{}); !errors.Is(err, ErrInvalidOptions) {
@@ -79,7 +79,7 @@ func TestNexmarkToLogToPrint(t *testing.T) {
 	defer b.Close()
 	env := Env{Broker: b}
 	bid := nexmark.TableBid.Schema()
-	srcF, err := Source(map[string]string{"connector": "nexmark", "nexmark.table": "bid", "nexmark.events": "500"}, bid, env)
+	srcF, err := Source(map[string]string{"connector": "nexmark", "nexmark.table": "bid", "nexmark.events": "500"}, bid, nil, env)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func TestNexmarkToLogToPrint(t *testing.T) {
 	}
 	sink.Close()
 
-	back, err := Source(map[string]string{"connector": "log", "topic": "bids", "scan.bounded": "true"}, bid, env)
+	back, err := Source(map[string]string{"connector": "log", "topic": "bids", "scan.bounded": "true"}, bid, nil, env)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +154,7 @@ func TestDatagenOptions(t *testing.T) {
 		{map[string]string{"connector": "datagen", "number-of-rows": "-3"}, "'number-of-rows' = '-3'"},
 	}
 	for _, c := range cases {
-		if _, err := Source(c.opts, schema, Env{}); !errors.Is(err, ErrInvalidOptions) || !strings.Contains(err.Error(), c.want) {
+		if _, err := Source(c.opts, schema, nil, Env{}); !errors.Is(err, ErrInvalidOptions) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: %v, want %q", c.opts, err, c.want)
 		}
 	}
@@ -175,7 +175,7 @@ func TestDatagenSplitsShareTheSeed(t *testing.T) {
 	// Without 'datagen.seed' the seed is random, but drawn once per
 	// table: the splits together still make each row once.
 	schema := types.Schema{{Name: "id", Type: types.BigInt()}, {Name: "r", Type: types.BigInt()}}
-	f, err := Source(map[string]string{"connector": "datagen", "number-of-rows": "100"}, schema, Env{})
+	f, err := Source(map[string]string{"connector": "datagen", "number-of-rows": "100"}, schema, nil, Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,7 +248,7 @@ func TestLogStartupOptions(t *testing.T) {
 		{map[string]string{"scan.startup.mode": "group-offset"}, "specific-offsets or group-offsets"},
 	} {
 		c.opts["connector"], c.opts["topic"] = "log", "t"
-		_, err := Source(c.opts, schema, env)
+		_, err := Source(c.opts, schema, nil, env)
 		switch {
 		case c.want == "" && err != nil:
 			t.Errorf("%v: %v", c.opts, err)
@@ -276,7 +276,7 @@ func TestLogSpecificOffsetsRead(t *testing.T) {
 	schema := types.Schema{{Name: "id", Type: types.BigInt()}}
 	opts := map[string]string{"connector": "log", "topic": "t", "scan.bounded": "true",
 		"scan.startup.mode": "specific-offsets", "scan.startup.specific-offsets": "partition:1,offset:2"}
-	f, err := Source(opts, schema, Env{Broker: b})
+	f, err := Source(opts, schema, nil, Env{Broker: b})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,7 +291,7 @@ func TestLogSpecificOffsetsRead(t *testing.T) {
 		t.Errorf("ids %v, want [0 2 4 5]", ids)
 	}
 	opts["scan.startup.specific-offsets"] = "partition:7,offset:0"
-	f, err = Source(opts, schema, Env{Broker: b})
+	f, err = Source(opts, schema, nil, Env{Broker: b})
 	if err != nil {
 		t.Fatal(err)
 	}
