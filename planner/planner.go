@@ -221,6 +221,59 @@ func (p *Physical) Updating() bool {
 	return len(sink.Inputs) > 0 && sink.Inputs[0].Changelog == Updating
 }
 
+// UpsertKey returns the output columns that identify a row of an
+// updating result: the keys of the aggregation, Top-N or upsert table it
+// comes from, when projections and filters after it keep them all. ok is
+// false when the result has no such key.
+func (p *Physical) UpsertKey() (cols []int, ok bool) {
+	sink := p.Nodes[len(p.Nodes)-1]
+	if len(sink.Inputs) == 0 {
+		return nil, false
+	}
+	// Back from the sink to the node that keys the changes.
+	var chain []*Node
+	n := sink.Inputs[0].From
+	for n.Kind == KindProject || n.Kind == KindFilter {
+		chain = append(chain, n)
+		n = n.Inputs[0].From
+	}
+	var key []int
+	switch n.Kind {
+	case KindAggregate:
+		for i := range n.Keys {
+			key = append(key, i)
+		}
+	case KindNormalize:
+		key = append(key, n.Keys...)
+	case KindTopN:
+		key = append(key, n.Rank.Partition...)
+		key = append(key, len(n.Schema)-1) // the row number
+	default:
+		return nil, false
+	}
+	// Forward again, following the key columns through projections.
+	for i := len(chain) - 1; i >= 0; i-- {
+		pn := chain[i]
+		if pn.Kind != KindProject {
+			continue
+		}
+		for j, c := range key {
+			found := -1
+			for k, e := range pn.Exprs {
+				if r, ok := e.(*expr.ColumnRef); ok && r.Index == c {
+					found = k
+					break
+				}
+			}
+			if found < 0 {
+				return nil, false
+			}
+			key[j] = found
+		}
+	}
+	return key, len(key) > 0
+}
+
 // Sources lists the source nodes.
 func (p *Physical) Sources() []*Node {
 	var out []*Node

@@ -39,10 +39,15 @@ const catalogRecordVersion = 1
 // A view's record also holds its columns, as the view's query typed them
 // when it was created: a view is loaded without binding its query, which
 // may read tables loaded after it.
+//
+// A materialized view's record also holds its primary key and the
+// options of its table.
 type catalogRecord struct {
-	Version int             `json:"version"`
-	Create  string          `json:"create"`
-	Columns []catalogColumn `json:"columns,omitempty"`
+	Version    int               `json:"version"`
+	Create     string            `json:"create"`
+	Columns    []catalogColumn   `json:"columns,omitempty"`
+	PrimaryKey []string          `json:"primary_key,omitempty"`
+	Options    map[string]string `json:"options,omitempty"`
 }
 
 type catalogColumn struct {
@@ -159,6 +164,10 @@ func decodeCatalogRecord(value []byte) (*sql.Table, error) {
 			return nil, fmt.Errorf("%w: %v", ErrBadCatalogRecord, err)
 		}
 		t := &sql.Table{Name: info.Names[0], ViewQuery: q}
+		if stmts[0].Dialect != nil && stmts[0].Dialect.Materialized {
+			t.ViewQuery, t.MaterializedQuery = "", q
+			t.PrimaryKey, t.Options = v.PrimaryKey, v.Options
+		}
 		for _, c := range v.Columns {
 			ty, err := sql.ParseType(c.Type)
 			if err != nil {
@@ -189,10 +198,13 @@ func (c *Catalog) Create(ctx context.Context, st sql.Statement, t *sql.Table, re
 	}
 	if c.b != nil {
 		rec := catalogRecord{Version: catalogRecordVersion, Create: st.Text}
-		if t.ViewQuery != "" {
+		if t.ViewQuery != "" || t.MaterializedQuery != "" {
 			for _, f := range t.Schema {
 				rec.Columns = append(rec.Columns, catalogColumn{Name: f.Name, Type: f.Type.String()})
 			}
+		}
+		if t.MaterializedQuery != "" {
+			rec.PrimaryKey, rec.Options = t.PrimaryKey, t.Options
 		}
 		value, err := json.Marshal(rec)
 		if err != nil {

@@ -128,6 +128,9 @@ type Engine struct {
 		created map[string]string
 		// options are the values SET gave, by key.
 		options map[string]string
+		// mvJobs are the jobs of the materialized views, by lower-case
+		// name.
+		mvJobs map[string]string
 		jobs    map[string]*engineJob
 		nextJob int
 		closed  bool
@@ -161,6 +164,7 @@ func NewEngine(opts EngineOptions) (*Engine, error) {
 	e.mu.catalog = cat
 	e.mu.created = make(map[string]string)
 	e.mu.options = make(map[string]string)
+	e.mu.mvJobs = make(map[string]string)
 	e.mu.jobs = make(map[string]*engineJob)
 	return e, nil
 }
@@ -301,33 +305,75 @@ func (e *Engine) exec(ctx context.Context, src string, st sql.Statement, collect
 		e.mu.created[strings.ToLower(t.Name)] = st.Text
 		return Result{Message: "created table " + t.Name}, nil
 	case sql.KindCreateView:
+		if st.Dialect != nil && st.Dialect.Materialized {
+			return e.createMaterializedView(ctx, src, st, info)
+		}
 		return e.createView(ctx, src, st, info)
 	case sql.KindDropTable, sql.KindDropView:
-		what, other := "table", "view"
-		if info.Kind == sql.KindDropView {
-			what, other = "view", "table"
+		what := "table"
+		switch {
+		case info.Kind == sql.KindDropView && st.Dialect != nil && st.Dialect.Materialized:
+			what = "materialized view"
+		case info.Kind == sql.KindDropView:
+			what = "view"
+		}
+		kindOf := func(t *sql.Table) string {
+			switch {
+			case t.ViewQuery != "":
+				return "view"
+			case t.MaterializedQuery != "":
+				return "materialized view"
+			}
+			return "table"
 		}
 		e.mu.Lock()
-		defer e.mu.Unlock()
 		var dropped []string
+		var stop []string // the jobs of materialized views dropped
 		for _, n := range info.Names {
 			if t, ok := e.mu.catalog.Lookup(n); ok {
-				if isView := t.ViewQuery != ""; isView != (what == "view") {
-					return Result{}, sql.Errorf(src, namePos(st, n), "%s is a %s: use DROP %s", t.Name, other, strings.ToUpper(other))
+				if k := kindOf(t); k != what {
+					e.mu.Unlock()
+					return Result{}, sql.Errorf(src, namePos(st, n), "%s is a %s: use DROP %s", t.Name, k, strings.ToUpper(k))
 				}
 				dropped = append(dropped, t.Name)
+				if id, ok := e.mu.mvJobs[strings.ToLower(t.Name)]; ok {
+					stop = append(stop, id)
+				}
 				continue
 			}
 			if !info.IfExists {
+				e.mu.Unlock()
 				return Result{}, sql.Errorf(src, namePos(st, n), "unknown %s %q", what, n).
 					WithHint(sql.DidYouMean(n, e.mu.catalog.Names()))
 			}
 		}
+		var tables []*sql.Table
+		for _, n := range dropped {
+			t, _ := e.mu.catalog.Lookup(n)
+			tables = append(tables, t)
+		}
 		if err := e.mu.catalog.Drop(ctx, dropped...); err != nil {
+			e.mu.Unlock()
 			return Result{}, err
 		}
 		for _, n := range dropped {
 			delete(e.mu.created, strings.ToLower(n))
+			delete(e.mu.mvJobs, strings.ToLower(n))
+		}
+		e.mu.Unlock()
+		// A materialized view takes its job and its topic with it.
+		for _, id := range stop {
+			if j, err := e.job(id); err == nil {
+				j.job.Cancel()
+				<-j.job.Done()
+			}
+		}
+		if what == "materialized view" && e.opts.Broker != nil {
+			for _, t := range tables {
+				if err := e.opts.Broker.DeleteTopic(t.Options["topic"]); err != nil && !errors.Is(err, broker.ErrTopicNotFound) {
+					return Result{}, fmt.Errorf("drop materialized view %s: delete topic %s: %w", t.Name, t.Options["topic"], err)
+				}
+			}
 		}
 		if len(dropped) == 0 {
 			return Result{Message: "no " + what + " dropped"}, nil
@@ -425,6 +471,9 @@ func (e *Engine) plan(src string, info sql.StatementInfo, sinkName string) (*pla
 		}
 		if t.ViewQuery != "" {
 			return nil, sql.Errorf(src, namePos(info.Query, sinkName), "%s is a view: INSERT INTO needs a table", t.Name)
+		}
+		if t.MaterializedQuery != "" && info.Kind == sql.KindInsert {
+			return nil, sql.Errorf(src, namePos(info.Query, sinkName), "%s is a materialized view: only its own query writes it", t.Name)
 		}
 		sink = t
 	}
@@ -663,6 +712,76 @@ func (e *Engine) createView(ctx context.Context, src string, st sql.Statement, i
 	return Result{Message: "created view " + name}, nil
 }
 
+// createMaterializedView makes the view's table, a topic named after it
+// (an upsert topic keyed by the result's key when the result is
+// updating, else append-only), and starts the job that writes it. A
+// query reads the view as it reads that table.
+func (e *Engine) createMaterializedView(ctx context.Context, src string, st sql.Statement, info sql.StatementInfo) (Result, error) {
+	name := info.Names[0]
+	text, err := sql.ViewQueryText(st)
+	if err != nil {
+		return Result{}, err
+	}
+	if len(info.Columns) > 0 {
+		return Result{}, sql.Errorf(src, namePos(st, name), "a materialized view takes its column names from its query: use aliases")
+	}
+	if info.OrReplace {
+		return Result{}, sql.Errorf(src, st.Offset, "CREATE OR REPLACE MATERIALIZED VIEW is not supported: drop it first")
+	}
+	opts := map[string]string{"connector": "log", "topic": name, "format": "json"}
+	for _, o := range st.Dialect.Options {
+		opts[o.Key] = o.Value
+	}
+	if opts["connector"] != "log" {
+		return Result{}, sql.Errorf(src, namePos(st, name), "a materialized view is kept in the built-in log: its 'connector' is log")
+	}
+	if err := registry.Check(opts); err != nil {
+		return Result{}, sql.Errorf(src, optionPos(st, err, namePos(st, name)), "materialized view %s: %v", name, err)
+	}
+	p, err := e.plan(src, info, "")
+	if err != nil {
+		return Result{}, err
+	}
+	t := &sql.Table{Name: name, Options: opts, MaterializedQuery: text}
+	for _, f := range p.Schema {
+		t.Schema = append(t.Schema, types.Field{Name: f.Name, Type: f.Type.Nullable()})
+	}
+	if p.Updating() {
+		key, ok := p.UpsertKey()
+		if !ok {
+			return Result{}, sql.Errorf(src, namePos(st, name), "the result of materialized view %s changes, but its rows have no key to update them by: keep the GROUP BY keys in the SELECT list", name)
+		}
+		for _, k := range key {
+			t.PrimaryKey = append(t.PrimaryKey, t.Schema[k].Name)
+		}
+	}
+	e.mu.Lock()
+	if old, ok := e.mu.catalog.Lookup(name); ok {
+		e.mu.Unlock()
+		return Result{}, sql.Errorf(src, namePos(st, name), "%q already exists", old.Name)
+	}
+	if err := e.mu.catalog.Create(ctx, st, t, false); err != nil {
+		e.mu.Unlock()
+		return Result{}, err
+	}
+	e.mu.created[strings.ToLower(name)] = st.Text
+	e.mu.Unlock()
+	r, err := e.insert(src, st, info)
+	if err != nil {
+		// The view without its job would never fill: take it back.
+		e.mu.Lock()
+		_ = e.mu.catalog.Drop(ctx, name)
+		delete(e.mu.created, strings.ToLower(name))
+		e.mu.Unlock()
+		return Result{}, err
+	}
+	e.mu.Lock()
+	e.mu.mvJobs[strings.ToLower(name)] = r.JobID
+	e.mu.Unlock()
+	r.Message = fmt.Sprintf("created materialized view %s (job %s)", name, r.JobID)
+	return r, nil
+}
+
 // exprOptions are the options expressions compile with.
 func (e *Engine) exprOptions() expr.Options { return expr.Options{Now: e.opts.Now} }
 
@@ -762,6 +881,9 @@ func describe(t *sql.Table) Result {
 func showCreate(t *sql.Table) string {
 	if t.ViewQuery != "" {
 		return "CREATE VIEW " + t.Name + " AS " + t.ViewQuery
+	}
+	if t.MaterializedQuery != "" {
+		return "CREATE MATERIALIZED VIEW " + t.Name + " AS " + t.MaterializedQuery
 	}
 	var items []string
 	for _, f := range t.Schema {

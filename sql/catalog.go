@@ -32,6 +32,10 @@ type Table struct {
 	PrimaryKey []string
 	// ViewQuery is the defining SELECT of a view; empty for a table.
 	ViewQuery string
+	// MaterializedQuery is the defining SELECT of a materialized view: a
+	// table (its topic, written by the view's job) that a query reads
+	// like any other.
+	MaterializedQuery string
 }
 
 // TableWatermark is `WATERMARK FOR Column AS Expr` of a table.

@@ -230,8 +230,16 @@ func sortRewrites(rs []Rewrite) {
 
 // createStatement handles the clauses of CREATE TABLE and CREATE
 // MATERIALIZED VIEW: MATERIALIZED, the column list (types, WATERMARK FOR,
-// NOT ENFORCED) and WITH options.
+// NOT ENFORCED) and WITH options; and the MATERIALIZED of DROP
+// MATERIALIZED VIEW.
 func (r *rewriter) createStatement() error {
+	if r.tok(0).is("DROP") && r.tok(1).is("MATERIALIZED") && r.tok(2).is("VIEW") {
+		// DROP MATERIALIZED VIEW: DROP VIEW to the parser.
+		t := r.tok(1)
+		r.d.Materialized = true
+		r.blank(RewriteMaterialized, t.pos, t.end)
+		return nil
+	}
 	if !r.tok(0).is("CREATE") {
 		return nil
 	}
