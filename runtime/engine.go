@@ -130,7 +130,7 @@ type Engine struct {
 		options map[string]string
 		// mvJobs are the jobs of the materialized views, by lower-case
 		// name.
-		mvJobs map[string]string
+		mvJobs  map[string]string
 		jobs    map[string]*engineJob
 		nextJob int
 		closed  bool
