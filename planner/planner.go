@@ -56,6 +56,10 @@ type Options struct {
 	// the latest for its primary key, a delete for a tombstone): the plan
 	// then normalizes it into a changelog. Nil: none does.
 	UpsertSource func(t *sql.Table) bool
+	// ChangelogSource reports whether t reads as a changelog already (its
+	// rows carry their change kinds): an updating input as it is. Nil:
+	// none does.
+	ChangelogSource func(t *sql.Table) bool
 }
 
 // Kind is the kind of an operator of the graph.
@@ -404,6 +408,10 @@ func (p *Physical) build(root sql.Rel) error {
 				}
 			}
 			src := add(&Node{Kind: KindSource, Table: n.Table, TablePos: n.Pos, Schema: n.Schema(), Columns: n.Columns, Watermark: n.Watermark, Parallelism: par})
+			if p.opts.ChangelogSource != nil && p.opts.ChangelogSource(n.Table) {
+				src.Changelog = Updating
+				return src
+			}
 			if p.opts.UpsertSource == nil || !p.opts.UpsertSource(n.Table) {
 				return src
 			}

@@ -488,6 +488,7 @@ func (e *Engine) plan(src string, info sql.StatementInfo, sinkName string) (*pla
 		SourceParallelism: func(t *sql.Table) int { return registry.Splits(t.Options, env) },
 		TakesUpdates:      func(t *sql.Table) bool { return registry.TakesUpdates(t.Options, t.PrimaryKey) },
 		UpsertSource:      func(t *sql.Table) bool { return registry.UpsertSource(t.Options, t.PrimaryKey) },
+		ChangelogSource:   func(t *sql.Table) bool { return registry.ChangelogTable(t.Options) },
 	})
 	var me *planner.MismatchError
 	if errors.As(err, &me) {

@@ -1,6 +1,7 @@
 package log
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -54,6 +55,11 @@ type SinkOptions struct {
 	// follows replaces it), a delete writes a tombstone (a null value).
 	// Compaction then keeps each key's latest row.
 	Upsert bool
+	// Changelog writes every change as a record
+	// {"op":"c|u|d","before":row|null,"after":row|null} (Debezium's
+	// shape; rows in Format): an update-before is held and written with
+	// the update-after that follows it, as one "u".
+	Changelog bool
 	// MaxInFlight bounds the unacknowledged appends; default
 	// DefaultMaxInFlight.
 	MaxInFlight int
@@ -85,6 +91,9 @@ func (o *SinkOptions) Validate() error {
 	if o.Upsert && len(o.KeyColumns) == 0 {
 		return errors.New("log sink: an upsert sink needs key columns")
 	}
+	if o.Upsert && o.Changelog {
+		return errors.New("log sink: a sink is an upsert table or a changelog, not both")
+	}
 	return nil
 }
 
@@ -110,6 +119,11 @@ type Sink struct {
 	keyBatch types.Batch
 	value    []byte
 	key      []byte
+	// before is a changelog's held update-before row, encoded; hasBefore
+	// says one is held.
+	before    []byte
+	hasBefore bool
+	row       []byte
 }
 
 var _ connectors.Sink = (*Sink)(nil)
@@ -192,15 +206,22 @@ func (s *Sink) Write(ctx context.Context, b *types.Batch) error {
 			return
 		}
 		kind := b.Kind(i)
-		if kind != types.Insert && !s.opts.Upsert {
+		if s.opts.Changelog {
+			var done bool
+			if done, err = s.changelogValue(b, i, kind); err != nil || done {
+				return
+			}
+		} else if kind != types.Insert && !s.opts.Upsert {
 			err = fmt.Errorf("log sink %s: %w (row is %v)", s.opts.Topic, connectors.ErrRetraction, kind)
 			return
 		}
-		if kind == types.UpdateBefore {
-			return // the update-after replaces it under the same key
-		}
 		rec := broker.Record{Timestamp: ts}
-		if kind != types.Delete {
+		switch {
+		case s.opts.Changelog:
+			rec.Value = s.value
+		case kind == types.UpdateBefore:
+			return // the update-after replaces it under the same key
+		case kind != types.Delete:
 			if s.value, err = s.enc.Encode(s.value[:0], b, i); err != nil {
 				err = fmt.Errorf("log sink %s: %w", s.opts.Topic, err)
 				return
@@ -283,3 +304,39 @@ func (s *Sink) Flush(ctx context.Context) error {
 // Close does not wait for appends in flight; their callbacks only touch
 // the sink's own state, so nothing leaks. The broker stays open.
 func (s *Sink) Close() error { return nil }
+
+// changelogValue encodes row i's change as a changelog record into
+// s.value; done reports that the row is held instead (an update-before,
+// written with its update-after).
+func (s *Sink) changelogValue(b *types.Batch, i int, kind types.ChangeKind) (done bool, err error) {
+	if s.row, err = s.enc.Encode(s.row[:0], b, i); err != nil {
+		return false, fmt.Errorf("log sink %s: %w", s.opts.Topic, err)
+	}
+	row := bytes.TrimRight(s.row, "\n")
+	v := s.value[:0]
+	switch kind {
+	case types.UpdateBefore:
+		s.before = append(s.before[:0], row...)
+		s.hasBefore = true
+		return true, nil
+	case types.Insert:
+		v = append(v, `{"op":"c","before":null,"after":`...)
+		v = append(v, row...)
+	case types.UpdateAfter:
+		v = append(v, `{"op":"u","before":`...)
+		if s.hasBefore {
+			v = append(v, s.before...)
+		} else {
+			v = append(v, "null"...)
+		}
+		v = append(v, `,"after":`...)
+		v = append(v, row...)
+	case types.Delete:
+		v = append(v, `{"op":"d","before":`...)
+		v = append(v, row...)
+		v = append(v, `,"after":null`...)
+	}
+	s.hasBefore = false
+	s.value = append(v, '}')
+	return false, nil
+}

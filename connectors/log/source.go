@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/valyala/fastjson"
+
 	"github.com/sluice-sql/sluice/broker"
 	"github.com/sluice-sql/sluice/connectors"
 	"github.com/sluice-sql/sluice/connectors/format"
@@ -94,6 +96,12 @@ type SourceOptions struct {
 	// other columns NULL). Making a changelog of that, with the rows
 	// each key had before, is the job's UpsertNormalize.
 	Upsert bool
+	// Changelog reads records a changelog sink wrote,
+	// {"op":"c|u|d","before":...,"after":...}, as changes: "c" an insert
+	// of after, "u" an update-before of before (when there is one) and
+	// an update-after of after, "d" a delete of before. Rows are in
+	// Format.
+	Changelog bool
 }
 
 // Validate checks the options.
@@ -115,8 +123,11 @@ func (o *SourceOptions) Validate() error {
 
 // Source reads a topic's records as rows. It implements connectors.Source.
 type Source struct {
-	opts  SourceOptions
-	dec   format.Decoder
+	opts SourceOptions
+	dec  format.Decoder
+	// env and buf parse changelog records.
+	env   fastjson.Parser
+	buf   []byte
 	parts []*partReader
 	next  int // the partition Next starts with, for fairness
 	// ids are the partitions read, in parts' order; spans is the storage
@@ -289,6 +300,14 @@ func (s *Source) Next(ctx context.Context, b *types.Batch, max int) (connectors.
 				rows++
 				continue
 			}
+			if s.opts.Changelog {
+				n, err := s.decodeChange(rec.Value, b)
+				if err != nil {
+					return st, &connectors.RecordError{Topic: s.opts.Topic, Partition: p.id, Offset: rec.Offset, Err: err}
+				}
+				rows += n
+				continue
+			}
 			if err := s.dec.Decode(rec.Value, b); err != nil {
 				return st, &connectors.RecordError{Topic: s.opts.Topic, Partition: p.id, Offset: rec.Offset, Err: err}
 			}
@@ -359,4 +378,51 @@ func (s *Source) wait(ctx context.Context, p *partReader) error {
 func (s *Source) Close() error {
 	s.parts, s.ids = nil, nil
 	return nil
+}
+
+// decodeChange appends the rows of one changelog record to b and returns
+// how many.
+func (s *Source) decodeChange(value []byte, b *types.Batch) (int, error) {
+	v, err := s.env.ParseBytes(value)
+	if err != nil {
+		return 0, fmt.Errorf("changelog record: %w", err)
+	}
+	row := func(field string, kind types.ChangeKind) (bool, error) {
+		r := v.Get(field)
+		if r == nil || r.Type() == fastjson.TypeNull {
+			return false, nil
+		}
+		s.buf = r.MarshalTo(s.buf[:0])
+		if err := s.dec.Decode(s.buf, b); err != nil {
+			return false, fmt.Errorf("changelog %s: %w", field, err)
+		}
+		b.SetKind(b.Len()-1, kind)
+		return true, nil
+	}
+	need := func(field string, kind types.ChangeKind) (int, error) {
+		ok, err := row(field, kind)
+		if err == nil && !ok {
+			err = fmt.Errorf("changelog record without %q", field)
+		}
+		return 1, err
+	}
+	switch op := string(v.GetStringBytes("op")); op {
+	case "c", "r":
+		return need("after", types.Insert)
+	case "d":
+		return need("before", types.Delete)
+	case "u":
+		n := 0
+		ok, err := row("before", types.UpdateBefore)
+		if err != nil {
+			return 0, err
+		}
+		if ok {
+			n++
+		}
+		m, err := need("after", types.UpdateAfter)
+		return n + m, err
+	default:
+		return 0, fmt.Errorf("changelog record with op %q (want c, u or d)", op)
+	}
 }

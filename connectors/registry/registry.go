@@ -390,9 +390,13 @@ func logSource(opts map[string]string, schema types.Schema, primaryKey []string,
 		return nil, invalid("'scan.bounded' = '%s' (use true or false)", v)
 	}
 	f, fo := formatOf(opts)
+	changelog := f == "changelog"
+	if changelog {
+		f = "json" // the rows inside the changes
+	}
 	return func(s connectors.Split) (connectors.Source, error) {
 		return logconn.NewSource(logconn.SourceOptions{Broker: env.Broker, Topic: topic, Schema: schema, Format: f, FormatOptions: fo,
-			Split: s, Start: start, Bounded: bounded, Upsert: len(primaryKey) > 0})
+			Split: s, Start: start, Bounded: bounded, Upsert: len(primaryKey) > 0 && !changelog, Changelog: changelog})
 	}, nil
 }
 
@@ -458,7 +462,9 @@ func logSink(opts map[string]string, schema types.Schema, primaryKey []string, e
 			keys = append(keys, k)
 		}
 	}
-	upsert := len(primaryKey) > 0
+	fname, _ := formatOf(opts)
+	changelog := fname == "changelog"
+	upsert := len(primaryKey) > 0 && !changelog
 	if upsert {
 		if len(keys) > 0 && strings.Join(keys, ",") != strings.Join(primaryKey, ",") {
 			return nil, invalid("'key.fields' (%s) must be the primary key (%s) of an upsert table", strings.Join(keys, ", "), strings.Join(primaryKey, ", "))
@@ -483,8 +489,11 @@ func logSink(opts map[string]string, schema types.Schema, primaryKey []string, e
 		return nil, err
 	}
 	f, fo := formatOf(opts)
+	if changelog {
+		f = "json" // the rows inside the changes
+	}
 	return func(sp connectors.Split) (connectors.Sink, error) {
-		return logconn.NewSink(logconn.SinkOptions{Broker: env.Broker, Topic: topic, Schema: schema, Format: f, FormatOptions: fo, KeyColumns: keys, Split: sp, Upsert: upsert})
+		return logconn.NewSink(logconn.SinkOptions{Broker: env.Broker, Topic: topic, Schema: schema, Format: f, FormatOptions: fo, KeyColumns: keys, Split: sp, Upsert: upsert, Changelog: changelog})
 	}, nil
 }
 
@@ -580,14 +589,22 @@ func TakesUpdates(opts map[string]string, primaryKey []string) bool {
 	case "blackhole":
 		return true
 	case "log":
-		return len(primaryKey) > 0
+		return len(primaryKey) > 0 || ChangelogTable(opts)
 	}
 	return false
+}
+
+// ChangelogTable reports whether a table's topic holds changes in the
+// changelog format ('format' = 'changelog'): read, it is an updating
+// input as it is.
+func ChangelogTable(opts map[string]string) bool {
+	f, _ := formatOf(opts)
+	return opts["connector"] == "log" && f == "changelog"
 }
 
 // UpsertSource reports whether a table reads as an upsert table: a log
 // table with a primary key, whose topic an upsert sink writes. Its rows
 // need normalizing into a changelog (UpsertNormalize).
 func UpsertSource(opts map[string]string, primaryKey []string) bool {
-	return opts["connector"] == "log" && len(primaryKey) > 0
+	return opts["connector"] == "log" && len(primaryKey) > 0 && !ChangelogTable(opts)
 }
