@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -72,7 +73,8 @@ func (a *app) openEngine(parallelism int) (e *runtime.Engine, done func(err *err
 	if err != nil {
 		return nil, nil, err
 	}
-	e, err = runtime.NewEngine(runtime.EngineOptions{Broker: b, Stdout: a.env.Stdout, Parallelism: parallelism})
+	e, err = runtime.NewEngine(runtime.EngineOptions{Broker: b, Stdout: a.env.Stdout, Parallelism: parallelism,
+		StateDir: filepath.Join(a.dataDir, "state")})
 	if err != nil {
 		b.Close()
 		return nil, nil, err

@@ -13,11 +13,17 @@ import (
 )
 
 // GroupAggregateSpec returns the spec of a GroupAggregate over rows of
-// schema in, grouped by the keys columns, computing calls.
-// retract says the input is updating, so the aggregates must take
-// retractions.
-func GroupAggregateSpec(name string, in types.Schema, keys []int, calls []sql.AggCall, retract bool) OperatorSpec {
-	return OperatorSpec{Name: name, New: func() (Operator, error) { return NewGroupAggregate(in, keys, calls, retract) }}
+// schema in, grouped by the keys columns, computing calls. op numbers the
+// operator in the job's state; retract says the input is updating, so the
+// aggregates must take retractions.
+func GroupAggregateSpec(name string, op uint32, in types.Schema, keys []int, calls []sql.AggCall, retract bool) OperatorSpec {
+	return OperatorSpec{Name: name, NewWith: func(oc OperatorContext) (Operator, error) {
+		kv, err := oc.keyedState(op)
+		if err != nil {
+			return nil, err
+		}
+		return NewGroupAggregate(in, keys, calls, retract, kv)
+	}}
 }
 
 // GroupAggregate is an unwindowed GROUP BY: it keeps every group's
@@ -27,51 +33,56 @@ func GroupAggregateSpec(name string, in types.Schema, keys []int, calls []sql.Ag
 // retracted. Its input may be updating: a -U or -D row is retracted from
 // its group.
 //
-// State is held in memory for now (the state package takes it over).
+// Groups live in keyed state (a state.Store: a write-back cache over
+// Badger, so they may outgrow memory), one entry per group keyed by the
+// encoded group key in the group's key group. A batch loads the groups it
+// touches into slots, updates them together and writes them back.
 type GroupAggregate struct {
 	in    types.Schema
 	keys  []int
 	calls []sql.AggCall
 	aggs  []agg.Agg
+	kv    KeyedState
 	// schema is the output's: the keys, then one column per call.
 	schema types.Schema
 	out    *types.Batch
 
-	// slots maps a group's encoded key to its slot; keyStore holds each
-	// slot's key values (row = slot), rows its live row count and
-	// emitted whether its row is in the output now.
-	slots    map[string]int32
-	keyStore []*types.Vector
+	// Per batch: the groups touched, in first-touch order, each in a slot
+	// (its index): its encoded key, key group, row count and whether its
+	// row is out; slotOf maps an encoded key to its slot; keyVals holds
+	// the slots' key values (row = slot).
+	slotOf   map[string]int32
+	key      []string
+	kg       []int
 	rows     []int64
 	emitted  []bool
-
-	// Per batch: the live rows, their slots and weights; the slots
-	// touched, once each, in first-touch order; the result rows of the
-	// touched groups before the batch.
-	keyBuf  []byte
-	rowIdx  []int32
-	slotOf  []int32
-	weights []int8
-	touched []int32
-	mark    []uint32
-	epoch   uint32
-	before  *types.Batch
-	// wasEmitted[i] says whether touched[i] had a row before the batch;
-	// its row in before is beforeRow[i].
-	wasEmitted []bool
-	beforeRow  []int32
+	keyVals  []*types.Vector
+	hashes   []uint64
+	keyBuf   []byte
+	valBuf   []byte
+	rowIdx   []int32
+	rowSlot  []int32
+	weights  []int8
+	before   *types.Batch
+	wasOut   []bool
+	capacity int  // slots the aggregates have room for
+	seen     bool // any row ever came
 }
 
-// NewGroupAggregate builds a GroupAggregate; see GroupAggregateSpec.
-func NewGroupAggregate(in types.Schema, keys []int, calls []sql.AggCall, retract bool) (*GroupAggregate, error) {
-	g := &GroupAggregate{in: in, keys: keys, calls: calls, slots: make(map[string]int32)}
+// NewGroupAggregate builds a GroupAggregate keeping its groups in kv (an
+// in-memory map when nil); see GroupAggregateSpec.
+func NewGroupAggregate(in types.Schema, keys []int, calls []sql.AggCall, retract bool, kv KeyedState) (*GroupAggregate, error) {
+	if kv == nil {
+		kv = newMemKeyedState()
+	}
+	g := &GroupAggregate{in: in, keys: keys, calls: calls, kv: kv, slotOf: make(map[string]int32)}
 	out := make(types.Schema, 0, len(keys)+len(calls))
 	for _, k := range keys {
 		if k < 0 || k >= len(in) {
 			return nil, fmt.Errorf("runtime: aggregate key column %d out of range", k)
 		}
 		out = append(out, in[k])
-		g.keyStore = append(g.keyStore, types.NewVector(in[k].Type, 0))
+		g.keyVals = append(g.keyVals, types.NewVector(in[k].Type, 0))
 	}
 	for _, c := range calls {
 		spec := agg.Spec{Fn: agg.FnCountStar, Distinct: c.Distinct, Retract: retract}
@@ -99,37 +110,47 @@ func (g *GroupAggregate) Process(b *types.Batch, emit Emit) error {
 	if b.Live() == 0 {
 		return forwardWatermark(b, g.out, emit)
 	}
-	g.epoch++
-	g.rowIdx, g.slotOf, g.weights, g.touched = g.rowIdx[:0], g.slotOf[:0], g.weights[:0], g.touched[:0]
+	g.seen = true
+	clear(g.slotOf)
+	g.key, g.kg, g.rows, g.emitted = g.key[:0], g.kg[:0], g.rows[:0], g.emitted[:0]
+	for _, v := range g.keyVals {
+		v.Reset(v.Type, 0)
+	}
+	g.rowIdx, g.rowSlot, g.weights = g.rowIdx[:0], g.rowSlot[:0], g.weights[:0]
+	g.hashes = types.HashKeys(b, g.keys, g.hashes)
+	var err error
 	b.ForEach(func(i int) {
+		if err != nil {
+			return
+		}
 		g.keyBuf = g.keyBuf[:0]
 		for _, k := range g.keys {
 			g.keyBuf = appendKey(g.keyBuf, b.Cols[k], i)
 		}
-		s, ok := g.slots[string(g.keyBuf)]
+		s, ok := g.slotOf[string(g.keyBuf)]
 		if !ok {
-			s = g.newSlot(b, i)
+			if s, err = g.load(b, i); err != nil {
+				return
+			}
 		}
 		w := int8(1)
 		if b.Kind(i).IsRetraction() {
 			w = -1
 		}
 		g.rowIdx = append(g.rowIdx, int32(i))
-		g.slotOf = append(g.slotOf, s)
+		g.rowSlot = append(g.rowSlot, s)
 		g.weights = append(g.weights, w)
-		if g.mark[s] != g.epoch {
-			g.mark[s] = g.epoch
-			g.touched = append(g.touched, s)
-		}
 	})
+	if err != nil {
+		return err
+	}
 	// The touched groups' rows before the batch.
-	g.before.Reset(g.schema, len(g.touched))
-	g.wasEmitted, g.beforeRow = g.wasEmitted[:0], g.beforeRow[:0]
-	for _, s := range g.touched {
-		g.wasEmitted = append(g.wasEmitted, g.emitted[s])
-		g.beforeRow = append(g.beforeRow, int32(g.before.Len()))
+	g.before.Reset(g.schema, len(g.key))
+	g.wasOut = g.wasOut[:0]
+	for s := range g.key {
+		g.wasOut = append(g.wasOut, g.emitted[s])
 		if g.emitted[s] {
-			if err := g.writeRow(g.before, s); err != nil {
+			if err := g.writeRow(g.before, int32(s)); err != nil {
 				return err
 			}
 		}
@@ -139,36 +160,43 @@ func (g *GroupAggregate) Process(b *types.Batch, emit Emit) error {
 		if c := g.calls[k]; c.Arg >= 0 {
 			arg = b.Cols[c.Arg]
 		}
-		if err := a.Update(arg, g.rowIdx, g.slotOf, g.weights); err != nil {
+		if err := a.Update(arg, g.rowIdx, g.rowSlot, g.weights); err != nil {
 			return fmt.Errorf("%s: %w", g.calls[k], err)
 		}
 	}
-	for j, s := range g.slotOf {
+	for j, s := range g.rowSlot {
 		g.rows[s] += int64(g.weights[j])
 	}
 	// The changes: per touched group, its row before (-U, or -D when it
-	// has no row left) and after (+U, or +I when it had none).
-	g.out.Reset(g.schema, 2*len(g.touched))
-	for i, s := range g.touched {
-		was, now := g.wasEmitted[i], g.rows[s] > 0
+	// has no row left) and after (+U, or +I when it had none); then the
+	// group goes back to the state.
+	g.out.Reset(g.schema, 2*len(g.key))
+	before := int32(0)
+	for s := range g.key {
+		was, now := g.wasOut[s], g.rows[s] > 0
+		if g.rows[s] < 0 {
+			return fmt.Errorf("runtime: group retracted more rows than it received (the input's changelog is inconsistent)")
+		}
 		switch {
 		case was && now:
-			g.copyBefore(g.beforeRow[i], types.UpdateBefore)
-			if err := g.writeRow(g.out, s); err != nil {
+			g.copyBefore(before, types.UpdateBefore)
+			if err := g.writeRow(g.out, int32(s)); err != nil {
 				return err
 			}
 			g.out.SetKind(g.out.Len()-1, types.UpdateAfter)
 		case was:
-			g.copyBefore(g.beforeRow[i], types.Delete)
+			g.copyBefore(before, types.Delete)
 		case now:
-			if err := g.writeRow(g.out, s); err != nil {
+			if err := g.writeRow(g.out, int32(s)); err != nil {
 				return err
 			}
 			g.out.SetKind(g.out.Len()-1, types.Insert)
 		}
-		g.emitted[s] = now
-		if g.rows[s] < 0 {
-			return fmt.Errorf("runtime: group retracted more rows than it received (the input's changelog is inconsistent)")
+		if was {
+			before++
+		}
+		if err := g.store(int32(s), now); err != nil {
+			return err
 		}
 	}
 	if g.out.Len() == 0 {
@@ -178,20 +206,76 @@ func (g *GroupAggregate) Process(b *types.Batch, emit Emit) error {
 	return emit(g.out)
 }
 
-// newSlot makes a slot for the group of row i of b.
-func (g *GroupAggregate) newSlot(b *types.Batch, i int) int32 {
-	s := int32(len(g.rows))
-	g.slots[string(g.keyBuf)] = s
+// load gives the group of row i of b (its key in g.keyBuf) a slot of the
+// batch, loaded from the state.
+func (g *GroupAggregate) load(b *types.Batch, i int) (int32, error) {
+	s := int32(len(g.key))
+	key := string(g.keyBuf)
+	g.slotOf[key] = s
+	kg := types.KeyGroup(g.hashes[i], types.DefaultKeyGroups)
+	g.key, g.kg = append(g.key, key), append(g.kg, kg)
 	for j, k := range g.keys {
-		appendValue(g.keyStore[j], b.Cols[k], i)
+		appendValue(g.keyVals[j], b.Cols[k], i)
 	}
-	g.rows = append(g.rows, 0)
-	g.emitted = append(g.emitted, false)
-	g.mark = append(g.mark, 0)
+	if int(s) >= g.capacity {
+		g.capacity = max(2*g.capacity, 64)
+		for _, a := range g.aggs {
+			a.Grow(g.capacity)
+		}
+	}
+	val, ok, err := g.kv.Get(kg, g.keyBuf)
+	if err != nil {
+		return 0, fmt.Errorf("aggregate state: %w", err)
+	}
+	if !ok {
+		for _, a := range g.aggs {
+			a.Reset(int(s))
+		}
+		g.rows, g.emitted = append(g.rows, 0), append(g.emitted, false)
+		return s, nil
+	}
+	// The entry: the row count, whether the row is out, then each
+	// aggregate's state, length-prefixed.
+	rows, n := binary.Varint(val)
+	if n <= 0 || len(val) < n+1 {
+		return 0, fmt.Errorf("aggregate state: a bad entry")
+	}
+	g.rows, g.emitted = append(g.rows, rows), append(g.emitted, val[n] == 1)
+	val = val[n+1:]
 	for _, a := range g.aggs {
-		a.Grow(int(s) + 1)
+		l, n := binary.Uvarint(val)
+		if n <= 0 || uint64(len(val)-n) < l {
+			return 0, fmt.Errorf("aggregate state: a bad entry")
+		}
+		if err := a.LoadState(int(s), val[n:n+int(l)]); err != nil {
+			return 0, fmt.Errorf("aggregate state: %w", err)
+		}
+		val = val[n+int(l):]
 	}
-	return s
+	return s, nil
+}
+
+// store writes slot s's group back to the state, or deletes it when it
+// has no row left.
+func (g *GroupAggregate) store(s int32, live bool) error {
+	g.emitted[s] = live
+	key := unsafeBytes(g.key[s])
+	if !live {
+		return g.kv.Delete(g.kg[s], key)
+	}
+	v := binary.AppendVarint(g.valBuf[:0], g.rows[s])
+	v = append(v, 1)
+	for _, a := range g.aggs {
+		at := len(v)
+		v = append(v, make([]byte, binary.MaxVarintLen64)...)
+		v = a.AppendState(v, int(s))
+		n := len(v) - at - binary.MaxVarintLen64
+		w := binary.PutUvarint(v[at:], uint64(n))
+		copy(v[at+w:], v[at+binary.MaxVarintLen64:])
+		v = v[:at+w+n]
+	}
+	g.valBuf = v
+	return g.kv.Put(g.kg[s], key, v)
 }
 
 // writeRow appends slot s's row (keys, then results) to out.
@@ -199,7 +283,7 @@ func (g *GroupAggregate) writeRow(out *types.Batch, s int32) error {
 	j := out.Len()
 	row := [1]int32{s}
 	for k := range g.keys {
-		appendVectorRows(out.Cols[k], g.keyStore[k], row[:], j)
+		appendVectorRows(out.Cols[k], g.keyVals[k], row[:], j)
 	}
 	nk := len(g.keys)
 	for k, a := range g.aggs {
@@ -226,16 +310,21 @@ func (g *GroupAggregate) copyBefore(r int32, k types.ChangeKind) {
 // case. A global aggregate (no GROUP BY) whose bounded input had no row
 // at all is, as in batch SQL, one row: COUNT 0, the others NULL.
 func (g *GroupAggregate) Finish(emit Emit) error {
-	if len(g.keys) > 0 || len(g.rows) > 0 {
+	if len(g.keys) > 0 || g.seen {
 		return nil
 	}
 	for _, a := range g.aggs {
 		a.Grow(1)
+		a.Reset(0)
 	}
 	g.out.Reset(g.schema, 1)
-	if err := g.writeRow(g.out, 0); err != nil {
-		return err
+	nk := len(g.keys)
+	for k, a := range g.aggs {
+		if err := a.Result(0, g.out.Cols[nk+k]); err != nil {
+			return err
+		}
 	}
+	g.out.SetLen(1)
 	return emit(g.out)
 }
 

@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sluice-sql/sluice/sql"
 	"github.com/sluice-sql/sluice/sql/types"
+	"github.com/sluice-sql/sluice/state"
 )
 
 // The changelog a GroupAggregate emits: +I for a new group, -U/+U pairs
@@ -17,7 +19,7 @@ func TestGroupAggregateChangelog(t *testing.T) {
 	g, err := NewGroupAggregate(in, []int{0}, []sql.AggCall{
 		{Fn: "COUNT", Arg: -1, T: types.BigInt().WithNotNull(true)},
 		{Fn: "MAX", Arg: 1, T: types.BigInt()},
-	}, true)
+	}, true, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,5 +74,53 @@ func TestGroupAggregateChangelog(t *testing.T) {
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("changelog:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+type fakeClock struct{ t time.Time }
+
+func (c *fakeClock) Now() time.Time { return c.t }
+
+// With a state TTL, a group not written for that long is gone: its next
+// row starts it afresh (+I), as Flink's state TTL does.
+func TestGroupAggregateStateTTL(t *testing.T) {
+	clock := &fakeClock{t: time.Unix(1000, 0)}
+	db, err := state.Open(t.TempDir(), state.Options{Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	kv, err := (OperatorContext{Parallelism: 1, State: db, StateTTL: time.Hour}).keyedState(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := types.Schema{{Name: "k", Type: types.String()}}
+	g, err := NewGroupAggregate(in, []int{0}, []sql.AggCall{{Fn: "COUNT", Arg: -1, T: types.BigInt().WithNotNull(true)}}, false, kv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	emit := func(b *types.Batch) error {
+		b.ForEach(func(i int) {
+			got = append(got, fmt.Sprintf("%s %s %d", opText[b.Kind(i)], b.Cols[0].Bytes(i), b.Cols[1].Ints[i]))
+		})
+		return nil
+	}
+	row := func(k string) {
+		b := types.NewBatch(in, 1)
+		b.Cols[0].AppendString(k)
+		b.SetLen(1)
+		if err := g.Process(b, emit); err != nil {
+			t.Fatal(err)
+		}
+	}
+	row("a")
+	clock.t = clock.t.Add(30 * time.Minute)
+	row("a") // within the TTL: an update
+	clock.t = clock.t.Add(2 * time.Hour)
+	row("a") // expired: a new group
+	want := "+I a 1,-U a 1,+U a 2,+I a 1"
+	if strings.Join(got, ",") != want {
+		t.Fatalf("changelog %q, want %q", strings.Join(got, ","), want)
 	}
 }

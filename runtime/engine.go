@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	goruntime "runtime"
 	"sort"
 	"strconv"
@@ -19,6 +21,7 @@ import (
 	"github.com/sluice-sql/sluice/sql"
 	"github.com/sluice-sql/sluice/sql/expr"
 	"github.com/sluice-sql/sluice/sql/types"
+	"github.com/sluice-sql/sluice/state"
 )
 
 // DefaultMaxResultRows bounds the rows a SELECT collects for its caller.
@@ -55,6 +58,13 @@ type EngineOptions struct {
 	// Clock times source idleness (source.idle-timeout); nil means the
 	// system clock. Tests inject one.
 	Clock Clock
+	// StateDir is where jobs keep their state: one Badger database per
+	// job with stateful operators, removed when the job ends (until
+	// checkpoints let a job resume). Empty keeps state in memory.
+	StateDir string
+	// StateCacheBytes bounds each operator instance's state cache (the
+	// state package's default when zero); state beyond it lives on disk.
+	StateCacheBytes int64
 }
 
 // EnsureDefaults fills the zero fields with their defaults.
@@ -133,7 +143,9 @@ type Engine struct {
 		mvJobs  map[string]string
 		jobs    map[string]*engineJob
 		nextJob int
-		closed  bool
+		// nextQuery numbers SELECTs, for their state directories.
+		nextQuery int
+		closed    bool
 	}
 }
 
@@ -547,7 +559,7 @@ func (e *Engine) pipeline(name string, p *planner.Physical, newSink func(connect
 				stages[s].Operators = append(stages[s].Operators, ProjectSpec(fmt.Sprintf("project#%d", n.ID), names, n.Exprs, e.exprOptions()))
 			case planner.KindAggregate:
 				in := n.Inputs[0].From.Schema
-				stages[s].Operators = append(stages[s].Operators, GroupAggregateSpec(fmt.Sprintf("aggregate#%d", n.ID), in, n.Keys, n.Aggs, n.Inputs[0].Changelog == planner.Updating))
+				stages[s].Operators = append(stages[s].Operators, GroupAggregateSpec(fmt.Sprintf("aggregate#%d", n.ID), uint32(n.ID), in, n.Keys, n.Aggs, n.Inputs[0].Changelog == planner.Updating))
 			case planner.KindWindow:
 				stages[s].Operators = append(stages[s].Operators, WindowAssignSpec(fmt.Sprintf("window#%d", n.ID), n.Inputs[0].From.Schema, n.Window))
 			case planner.KindWindowAggregate:
@@ -783,6 +795,36 @@ func (e *Engine) createMaterializedView(ctx context.Context, src string, st sql.
 	return r, nil
 }
 
+// attachState opens the state database of job name when its pipeline
+// has stateful operators and the engine a state directory, and sets the
+// pipeline's state settings. release closes the database and removes its
+// directory: call it once the job has ended (or did not start).
+func (e *Engine) attachState(pl *Pipeline, name string) (release func(), err error) {
+	pl.StateTTL = e.settings().stateTTL
+	stateful := false
+	for _, st := range pl.Stages {
+		for _, op := range st.Operators {
+			stateful = stateful || op.NewWith != nil
+		}
+	}
+	if !stateful || e.opts.StateDir == "" {
+		return func() {}, nil
+	}
+	dir := filepath.Join(e.opts.StateDir, name)
+	if err := os.RemoveAll(dir); err != nil { // a crashed run's leftovers
+		return nil, fmt.Errorf("runtime: state of job %s: %w", name, err)
+	}
+	db, err := state.Open(dir, state.Options{CacheBytes: e.opts.StateCacheBytes})
+	if err != nil {
+		return nil, fmt.Errorf("runtime: state of job %s: %w", name, err)
+	}
+	pl.State = db
+	return func() {
+		db.Close()
+		os.RemoveAll(dir)
+	}, nil
+}
+
 // exprOptions are the options expressions compile with.
 func (e *Engine) exprOptions() expr.Options { return expr.Options{Now: e.opts.Now} }
 
@@ -817,10 +859,16 @@ func (e *Engine) insert(src string, st sql.Statement, info sql.StatementInfo) (R
 	if err != nil {
 		return Result{}, err
 	}
-	job, err := NewJob(pl)
+	release, err := e.attachState(&pl, id)
 	if err != nil {
 		return Result{}, err
 	}
+	job, err := NewJob(pl)
+	if err != nil {
+		release()
+		return Result{}, err
+	}
+	go func() { <-job.Done(); release() }()
 	j := &engineJob{id: id, statement: st.Text, bounded: bounded(p), job: job}
 	e.mu.Lock()
 	e.mu.jobs[id] = j
@@ -935,10 +983,20 @@ func (e *Engine) query(ctx context.Context, src string, info sql.StatementInfo, 
 	if err != nil {
 		return Result{}, err
 	}
-	job, err := NewJob(pl)
+	e.mu.Lock()
+	e.mu.nextQuery++
+	qid := fmt.Sprintf("select-%d", e.mu.nextQuery)
+	e.mu.Unlock()
+	release, err := e.attachState(&pl, qid)
 	if err != nil {
 		return Result{}, err
 	}
+	job, err := NewJob(pl)
+	if err != nil {
+		release()
+		return Result{}, err
+	}
+	go func() { <-job.Done(); release() }()
 	if err := s.start(ctx, job); err != nil {
 		return Result{}, err
 	}

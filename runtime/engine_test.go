@@ -531,3 +531,37 @@ WITH ('connector'='log', 'topic'='ev', 'format'='json', 'scan.startup.mode'='ear
 		t.Fatal("no window fired after the empty partition went idle")
 	}
 }
+
+// A GROUP BY whose state is many times its cache bound: the groups spill
+// to Badger and come back, and every count is right.
+func TestGroupStateBeyondCache(t *testing.T) {
+	if testing.Short() {
+		t.Skip("large state")
+	}
+	e, err := NewEngine(EngineOptions{Parallelism: 2, StateDir: t.TempDir(), StateCacheBytes: 256 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	// 400,000 rows over 100,000 keys, each key 4 times, in batches that
+	// revisit every key long after it left the cache.
+	res, err := e.Exec(context.Background(), `
+CREATE TABLE s (id BIGINT) WITH ('connector'='datagen', 'fields.id.kind'='sequence', 'fields.id.start'='0', 'fields.id.end'='399999');
+SELECT k, COUNT(*) AS n, SUM(id) AS total FROM (SELECT MOD(id, 100000) AS k, id FROM s) AS x GROUP BY k`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := res[len(res)-1].Rows
+	if len(rows) != 100_000 {
+		t.Fatalf("%d groups, want 100000", len(rows))
+	}
+	for _, r := range rows {
+		k := r[0].(int64)
+		if r[1].(int64) != 4 || r[2].(int64) != 4*k+600_000 {
+			t.Fatalf("group %v: want n=4, total=%d", r, 4*k+600_000)
+		}
+	}
+	// The state is far beyond the bound: 100,000 groups of some 50 bytes
+	// of key and value each (plus the cache's own bookkeeping) against
+	// 256 KiB per instance.
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/sluice-sql/sluice/connectors"
 	"github.com/sluice-sql/sluice/sql/expr"
 	"github.com/sluice-sql/sluice/sql/types"
+	"github.com/sluice-sql/sluice/state"
 )
 
 // Defaults of Pipeline.
@@ -49,6 +50,11 @@ type Pipeline struct {
 	// ExprOptions are what the job's own expressions (watermarks)
 	// compile with.
 	ExprOptions expr.Options
+	// State is the database stateful operators keep their state in (the
+	// caller opens and closes it); nil keeps state in memory. StateTTL,
+	// when positive, expires state not written for that long.
+	State    *state.DB
+	StateTTL time.Duration
 	// IdleTimeout is source.idle-timeout: a source partition (or a
 	// source without partitions) that has produced no row for this long
 	// stops holding its instance's watermark back until its next row,
@@ -142,7 +148,7 @@ func (p *Pipeline) Validate() error {
 			consumer[in.Stage] = i
 		}
 		for _, op := range st.Operators {
-			if op.New == nil {
+			if op.New == nil && op.NewWith == nil {
 				return fmt.Errorf("runtime: operator %q has no constructor", op.Name)
 			}
 		}

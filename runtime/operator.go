@@ -31,6 +31,9 @@ type Operator interface {
 type OperatorSpec struct {
 	Name string
 	New  func() (Operator, error)
+	// NewWith, when set, builds an instance instead of New, with its
+	// context (its place, the job's state).
+	NewWith func(OperatorContext) (Operator, error)
 	// Late, if set, counts the rows the operator's instances drop as
 	// late, for the job's metrics.
 	Late *atomic.Int64

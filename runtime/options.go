@@ -26,6 +26,7 @@ const (
 	OptBatchSize     = "execution.batch-size"
 	OptMaxResultRows = "sql.max-result-rows"
 	OptIdleTimeout   = "source.idle-timeout"
+	OptStateTTL      = "state.ttl"
 )
 
 var optionSpecs = []optionSpec{
@@ -33,6 +34,7 @@ var optionSpecs = []optionSpec{
 	{OptBatchSize, "most rows a source puts in one batch", positiveInt(1 << 20)},
 	{OptMaxResultRows, "most rows a SELECT collects for its caller (an aligned table, Exec)", positiveInt(1 << 40)},
 	{OptIdleTimeout, "how long a source partition may go without a row before it stops holding the watermark back (0: never)", duration},
+	{OptStateTTL, "how long unwindowed state (a GROUP BY's groups) is kept after it was last written (0: forever)", duration},
 }
 
 // duration parses a non-negative duration: 5s, 1m30s, 0.
@@ -84,7 +86,7 @@ func optionKeys() []string {
 // changed by SET.
 type settings struct {
 	parallelism, batchSize, maxResultRows int
-	idleTimeout                           time.Duration
+	idleTimeout, stateTTL                 time.Duration
 }
 
 // settingsLocked reads the settings; e.mu is held.
@@ -101,6 +103,9 @@ func (e *Engine) settingsLocked() settings {
 	get(OptMaxResultRows, &s.maxResultRows)
 	if v, ok := e.mu.options[OptIdleTimeout]; ok {
 		s.idleTimeout, _ = parseDuration(v) // checked by SET
+	}
+	if v, ok := e.mu.options[OptStateTTL]; ok {
+		s.stateTTL, _ = parseDuration(v)
 	}
 	return s
 }
@@ -142,7 +147,7 @@ func (e *Engine) setOption(src string, c sql.Command) (Result, error) {
 	// SET alone: every option with its value and what it does.
 	s := e.settingsLocked()
 	vals := map[string]string{OptParallelism: strconv.Itoa(s.parallelism), OptBatchSize: strconv.Itoa(s.batchSize),
-		OptMaxResultRows: strconv.Itoa(s.maxResultRows), OptIdleTimeout: s.idleTimeout.String()}
+		OptMaxResultRows: strconv.Itoa(s.maxResultRows), OptIdleTimeout: s.idleTimeout.String(), OptStateTTL: s.stateTTL.String()}
 	r := Result{Columns: types.Schema{
 		{Name: "key", Type: types.String()},
 		{Name: "value", Type: types.String()},

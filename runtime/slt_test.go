@@ -161,7 +161,7 @@ func runSLTFile(t *testing.T, path string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := NewEngine(EngineOptions{Broker: b, Parallelism: 2})
+	e, err := NewEngine(EngineOptions{Broker: b, Parallelism: 2, StateDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -104,7 +104,13 @@ func (j *Job) newInstance(s, i int, xs []*Exchange) (*instance, error) {
 		in.cons = xs[s].Consumer(i)
 	}
 	for _, spec := range st.Operators {
-		op, err := spec.New()
+		var op Operator
+		var err error
+		if spec.NewWith != nil {
+			op, err = spec.NewWith(OperatorContext{Instance: i, Parallelism: n, State: p.State, StateTTL: p.StateTTL})
+		} else {
+			op, err = spec.New()
+		}
 		if err != nil {
 			in.close()
 			return nil, fmt.Errorf("runtime: job %s: operator %s: %w", p.Name, spec.Name, err)
