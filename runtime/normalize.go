@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"bytes"
 	"fmt"
 
 	"github.com/sluice-sql/sluice/sql/types"
@@ -8,8 +9,15 @@ import (
 
 // UpsertNormalizeSpec returns the spec of an UpsertNormalize over rows of
 // schema in keyed by the keys columns.
-func UpsertNormalizeSpec(name string, in types.Schema, keys []int) OperatorSpec {
-	return OperatorSpec{Name: name, New: func() (Operator, error) { return NewUpsertNormalize(in, keys) }}
+// op numbers the operator in the job's state.
+func UpsertNormalizeSpec(name string, op uint32, in types.Schema, keys []int) OperatorSpec {
+	return OperatorSpec{Name: name, NewWith: func(oc OperatorContext) (Operator, error) {
+		kv, err := oc.keyedState(op)
+		if err != nil {
+			return nil, err
+		}
+		return NewUpsertNormalize(in, keys, kv)
+	}}
 }
 
 // UpsertNormalize turns an upsert table's rows (each the latest row of
@@ -19,19 +27,25 @@ func UpsertNormalizeSpec(name string, in types.Schema, keys []int) OperatorSpec 
 // changes nothing, and a delete of an absent key is dropped (compaction
 // may have removed what it deleted).
 //
-// State, the latest row of every key, is held in memory for now (the
-// state package takes it over).
+// State, the latest row of every key (encoded as group keys are), is
+// kept in keyed state.
 type UpsertNormalize struct {
 	in     types.Schema
 	keys   []int
-	rows   map[string]string // encoded key → encoded row
+	kv     KeyedState
 	out    *types.Batch
+	hashes []uint64
 	keyBuf []byte
 	rowBuf []byte
+	old    []byte
 }
 
-// NewUpsertNormalize builds an UpsertNormalize; see UpsertNormalizeSpec.
-func NewUpsertNormalize(in types.Schema, keys []int) (*UpsertNormalize, error) {
+// NewUpsertNormalize builds an UpsertNormalize keeping its rows in kv (a
+// map in memory when nil); see UpsertNormalizeSpec.
+func NewUpsertNormalize(in types.Schema, keys []int, kv KeyedState) (*UpsertNormalize, error) {
+	if kv == nil {
+		kv = newMemKeyedState()
+	}
 	if len(keys) == 0 {
 		return nil, fmt.Errorf("runtime: an upsert table needs a key")
 	}
@@ -40,7 +54,7 @@ func NewUpsertNormalize(in types.Schema, keys []int) (*UpsertNormalize, error) {
 			return nil, fmt.Errorf("runtime: upsert key column %d out of range", k)
 		}
 	}
-	return &UpsertNormalize{in: in, keys: keys, rows: make(map[string]string), out: types.NewBatch(in, 0)}, nil
+	return &UpsertNormalize{in: in, keys: keys, kv: kv, out: types.NewBatch(in, 0)}, nil
 }
 
 // Process implements Operator.
@@ -49,6 +63,7 @@ func (u *UpsertNormalize) Process(b *types.Batch, emit Emit) error {
 		return forwardWatermark(b, u.out, emit)
 	}
 	u.out.Reset(u.in, 0)
+	u.hashes = types.HashKeys(b, u.keys, u.hashes)
 	var err error
 	b.ForEach(func(i int) {
 		if err != nil {
@@ -58,11 +73,18 @@ func (u *UpsertNormalize) Process(b *types.Batch, emit Emit) error {
 		for _, k := range u.keys {
 			u.keyBuf = appendKey(u.keyBuf, b.Cols[k], i)
 		}
-		old, had := u.rows[string(u.keyBuf)]
+		kg := types.KeyGroup(u.hashes[i], types.DefaultKeyGroups)
+		old, had, gerr := u.kv.Get(kg, u.keyBuf)
+		if gerr != nil {
+			err = fmt.Errorf("upsert state: %w", gerr)
+			return
+		}
+		u.old = append(u.old[:0], old...) // the state may reuse old's bytes
 		if b.Kind(i) == types.Delete || b.Kind(i) == types.UpdateBefore {
 			if had {
-				delete(u.rows, string(u.keyBuf))
-				err = u.write(old, types.Delete)
+				if err = u.kv.Delete(kg, u.keyBuf); err == nil {
+					err = u.write(string(u.old), types.Delete)
+				}
 			}
 			return
 		}
@@ -70,18 +92,19 @@ func (u *UpsertNormalize) Process(b *types.Batch, emit Emit) error {
 		for c := range b.Cols {
 			u.rowBuf = appendKey(u.rowBuf, b.Cols[c], i)
 		}
-		if had && old == string(u.rowBuf) {
+		if had && bytes.Equal(u.old, u.rowBuf) {
 			return
 		}
-		row := string(u.rowBuf)
-		u.rows[string(u.keyBuf)] = row
+		if err = u.kv.Put(kg, u.keyBuf, u.rowBuf); err != nil {
+			return
+		}
 		if had {
-			if err = u.write(old, types.UpdateBefore); err == nil {
-				err = u.write(row, types.UpdateAfter)
+			if err = u.write(string(u.old), types.UpdateBefore); err == nil {
+				err = u.write(string(u.rowBuf), types.UpdateAfter)
 			}
 			return
 		}
-		err = u.write(row, types.Insert)
+		err = u.write(string(u.rowBuf), types.Insert)
 	})
 	if err != nil {
 		return err

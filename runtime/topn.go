@@ -13,8 +13,15 @@ import (
 
 // TopNSpec returns the spec of a TopN over rows of schema in for rank r
 // (its partition, order and limit).
-func TopNSpec(name string, in types.Schema, r *sql.Rank) OperatorSpec {
-	return OperatorSpec{Name: name, New: func() (Operator, error) { return NewTopN(in, r) }}
+// op numbers the operator in the job's state.
+func TopNSpec(name string, op uint32, in types.Schema, r *sql.Rank) OperatorSpec {
+	return OperatorSpec{Name: name, NewWith: func(oc OperatorContext) (Operator, error) {
+		kv, err := oc.keyedState(op)
+		if err != nil {
+			return nil, err
+		}
+		return NewTopN(in, r, kv)
+	}}
 }
 
 // TopN keeps, per partition, the first Limit rows in the rank's order and
@@ -25,7 +32,8 @@ func TopNSpec(name string, in types.Schema, r *sql.Rank) OperatorSpec {
 // is a deduplication: ORDER BY time keeps the first row per key, ORDER BY
 // time DESC the latest.
 //
-// State is held in memory for now (the state package takes it over).
+// Each partition's kept rows are one entry of keyed state, loaded when a
+// batch first touches the partition and written back after it.
 type TopN struct {
 	in     types.Schema
 	part   []int
@@ -33,8 +41,14 @@ type TopN struct {
 	limit  int
 	schema types.Schema // the output's: the input's columns, then the number
 	out    *types.Batch
-	parts  map[string]*topList
+	kv     KeyedState
 	seq    uint64
+	// parts are the partitions this batch touched, loaded; touched lists
+	// them in order with their key groups.
+	parts   map[string]*topList
+	touched []touchedPart
+	hashes  []uint64
+	valBuf  []byte
 
 	keyBuf  []byte
 	sortBuf []byte
@@ -46,6 +60,12 @@ type topList struct {
 	rows []topRow
 }
 
+// touchedPart is a partition a batch touched: its key and key group.
+type touchedPart struct {
+	key string
+	kg  int
+}
+
 // topRow is a kept row: its sort key (the order columns, encoded so that
 // bytes compare as the rank orders), its arrival number (for ties) and
 // the row itself, encoded as group keys are.
@@ -55,8 +75,12 @@ type topRow struct {
 	row string
 }
 
-// NewTopN builds a TopN; see TopNSpec.
-func NewTopN(in types.Schema, r *sql.Rank) (*TopN, error) {
+// NewTopN builds a TopN keeping its partitions in kv (a map in memory
+// when nil); see TopNSpec.
+func NewTopN(in types.Schema, r *sql.Rank, kv KeyedState) (*TopN, error) {
+	if kv == nil {
+		kv = newMemKeyedState()
+	}
 	if r.Limit < 1 || r.Limit > 1<<20 {
 		return nil, fmt.Errorf("runtime: Top-N limit %d out of range (1 to %d)", r.Limit, 1<<20)
 	}
@@ -68,7 +92,7 @@ func NewTopN(in types.Schema, r *sql.Rank) (*TopN, error) {
 	}
 	out := append(append(types.Schema(nil), in...), types.Field{Name: "row_number", Type: types.BigInt().WithNotNull(true)})
 	return &TopN{in: in, part: r.Partition, order: r.Order, limit: int(r.Limit), schema: out,
-		out: types.NewBatch(out, 0), parts: make(map[string]*topList)}, nil
+		out: types.NewBatch(out, 0), kv: kv, parts: make(map[string]*topList)}, nil
 }
 
 // Process implements Operator.
@@ -77,6 +101,9 @@ func (t *TopN) Process(b *types.Batch, emit Emit) error {
 		return forwardWatermark(b, t.out, emit)
 	}
 	t.out.Reset(t.schema, 0)
+	clear(t.parts)
+	t.touched = t.touched[:0]
+	t.hashes = types.HashKeys(b, t.part, t.hashes)
 	var err error
 	b.ForEach(func(i int) {
 		if err != nil {
@@ -92,8 +119,12 @@ func (t *TopN) Process(b *types.Batch, emit Emit) error {
 		}
 		l, ok := t.parts[string(t.keyBuf)]
 		if !ok {
-			l = &topList{}
+			kg := types.KeyGroup(t.hashes[i], types.DefaultKeyGroups)
+			if l, err = t.load(kg, t.keyBuf); err != nil {
+				return
+			}
 			t.parts[string(t.keyBuf)] = l
+			t.touched = append(t.touched, touchedPart{key: string(t.keyBuf), kg: kg})
 		}
 		t.sortBuf = t.sortBuf[:0]
 		for _, o := range t.order {
@@ -139,11 +170,78 @@ func (t *TopN) Process(b *types.Batch, emit Emit) error {
 	if err != nil {
 		return err
 	}
+	for _, p := range t.touched {
+		if err := t.save(p, t.parts[p.key]); err != nil {
+			return err
+		}
+	}
 	t.out.Watermark = b.Watermark
 	if t.out.Len() == 0 {
 		return forwardWatermark(b, t.out, emit)
 	}
 	return emit(t.out)
+}
+
+// load reads a partition's kept rows from the state: a count, then per
+// row its sort key, arrival number and row, length-prefixed.
+func (t *TopN) load(kg int, key []byte) (*topList, error) {
+	v, ok, err := t.kv.Get(kg, key)
+	if err != nil {
+		return nil, fmt.Errorf("top-n state: %w", err)
+	}
+	l := &topList{}
+	if !ok {
+		return l, nil
+	}
+	bad := fmt.Errorf("top-n state: a bad entry")
+	n, w := binary.Uvarint(v)
+	if w <= 0 {
+		return nil, bad
+	}
+	v = v[w:]
+	str := func() (string, bool) {
+		m, w := binary.Uvarint(v)
+		if w <= 0 || uint64(len(v)-w) < m {
+			return "", false
+		}
+		s := string(v[w : w+int(m)])
+		v = v[w+int(m):]
+		return s, true
+	}
+	for range n {
+		var r topRow
+		var ok bool
+		if r.key, ok = str(); !ok {
+			return nil, bad
+		}
+		seq, w := binary.Uvarint(v)
+		if w <= 0 {
+			return nil, bad
+		}
+		r.seq, v = seq, v[w:]
+		if r.row, ok = str(); !ok {
+			return nil, bad
+		}
+		l.rows = append(l.rows, r)
+	}
+	return l, nil
+}
+
+// save writes a partition's kept rows back to the state.
+func (t *TopN) save(p touchedPart, l *topList) error {
+	v := binary.AppendUvarint(t.valBuf[:0], uint64(len(l.rows)))
+	for _, r := range l.rows {
+		v = binary.AppendUvarint(v, uint64(len(r.key)))
+		v = append(v, r.key...)
+		v = binary.AppendUvarint(v, r.seq)
+		v = binary.AppendUvarint(v, uint64(len(r.row)))
+		v = append(v, r.row...)
+	}
+	t.valBuf = v
+	if err := t.kv.Put(p.kg, unsafeBytes(p.key), v); err != nil {
+		return fmt.Errorf("top-n state: %w", err)
+	}
+	return nil
 }
 
 // write appends an encoded row with its number and kind to the output.

@@ -14,7 +14,7 @@ import (
 // top changes nothing.
 func TestTopNChangelog(t *testing.T) {
 	in := types.Schema{{Name: "k", Type: types.String()}, {Name: "v", Type: types.BigInt()}}
-	top, err := NewTopN(in, &sql.Rank{Partition: []int{0}, Order: []sql.SortKey{{Col: 1, Desc: true}}, Limit: 2})
+	top, err := NewTopN(in, &sql.Rank{Partition: []int{0}, Order: []sql.SortKey{{Col: 1, Desc: true}}, Limit: 2}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
