@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
 	goruntime "runtime"
 	"slices"
 	"strconv"
@@ -246,7 +247,8 @@ func (a *app) benchNexmark(ctx context.Context, r benchRun) (err error) {
 		return err
 	}
 	defer closeBroker(b, &err)
-	e, err := runtime.NewEngine(runtime.EngineOptions{Broker: b, Stdout: io.Discard, Parallelism: r.parallelism})
+	e, err := runtime.NewEngine(runtime.EngineOptions{Broker: b, Stdout: io.Discard, Parallelism: r.parallelism,
+		StateDir: filepath.Join(dir, "state")})
 	if err != nil {
 		return err
 	}
