@@ -326,6 +326,10 @@ func (db *DB) Store(op uint32, o StoreOptions) (*Store, error) {
 		ttl:    ttl,
 		bound:  o.CacheBytes,
 		clock:  db.opts.Clock,
+		onDisk: newKeyFilter(),
+		// A database with a checkpoint holds keys this store never
+		// wrote: then every miss must look.
+		trustFilter: db.mu.last.epoch == 0,
 	}
 	for i := range s.groups {
 		s.groups[i].m = map[string]*entry{}

@@ -35,8 +35,13 @@ type Store struct {
 	clean, dirty lru
 	spilledAny   bool        // something of this store is in staging
 	rtxn         *badger.Txn // read snapshot for misses; nil when stale
-	keyBuf       []byte
-	stats        Stats
+	// onDisk holds the keys this store has put in Badger; when
+	// trustFilter (Badger held nothing of the job's when the store was
+	// made), a miss on a key it does not hold is absent without a lookup.
+	onDisk      *keyFilter
+	trustFilter bool
+	keyBuf      []byte
+	stats       Stats
 }
 
 // group is one key group of a Store.
@@ -49,7 +54,8 @@ type group struct {
 
 // Stats counts what a Store did since it was made.
 type Stats struct {
-	Hits, Misses int64 // Get found the key cached, or went to Badger
+	Hits, Misses int64 // Get found the key cached, or not
+	Filtered     int64 // misses the key filter answered absent, with no Badger lookup
 	Evictions    int64 // clean entries dropped for the memory bound
 	Spills       int64 // dirty entries written to staging for the bound
 	SpillBatches int64
@@ -115,9 +121,16 @@ func (s *Store) expired(written, now int64) bool { return now-written >= s.ttl }
 // load reads key from Badger, caches what it finds (a value or its
 // absence) and returns it.
 func (s *Store) load(kg int, g *group, key []byte) ([]byte, bool, error) {
-	val, written, found, err := s.read(kg, g, key)
-	if err != nil {
-		return nil, false, err
+	var val []byte
+	var written int64
+	var found bool
+	if !s.trustFilter || s.onDisk.mayContain(string(key)) {
+		var err error
+		if val, written, found, err = s.read(kg, g, key); err != nil {
+			return nil, false, err
+		}
+	} else {
+		s.stats.Filtered++
 	}
 	e := &entry{key: string(key), kg: uint16(kg), absent: !found, written: written}
 	if found {
@@ -304,6 +317,7 @@ func (s *Store) spill() error {
 		h("spill")
 	}
 	for _, e := range batch {
+		s.onDisk.add(e.key)
 		if e.written == 0 {
 			e.written = now
 		}
@@ -330,6 +344,7 @@ func (s *Store) dropReadTxn() {
 // entry is now what Badger holds, and staging is empty.
 func (s *Store) committed(now int64) {
 	for e := s.dirty.back(); e != nil; e = s.dirty.back() {
+		s.onDisk.add(e.key)
 		s.dirty.remove(e)
 		e.dirty = false
 		if e.written == 0 {

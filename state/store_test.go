@@ -676,3 +676,38 @@ func TestCodecOrder(t *testing.T) {
 		}
 	}
 }
+
+// Misses on keys never written to Badger skip the lookup; a key that
+// was spilled is still found.
+func TestKeyFilterSkipsLookups(t *testing.T) {
+	db, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	s, err := db.Store(1, StoreOptions{CacheBytes: 4 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := func(i int) []byte { return AppendInt64(nil, int64(i)) }
+	for i := range 2000 { // far beyond 4 KiB: most spill
+		if err := s.Put(i%128, key(i), []byte("v")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 2000 {
+		v, ok, err := s.Get(i%128, key(i))
+		if err != nil || !ok || string(v) != "v" {
+			t.Fatalf("key %d: %q %v %v", i, v, ok, err)
+		}
+	}
+	before := s.Stats().Filtered
+	for i := 2000; i < 3000; i++ {
+		if _, ok, err := s.Get(i%128, key(i)); err != nil || ok {
+			t.Fatalf("key %d: found %v, err %v", i, ok, err)
+		}
+	}
+	if n := s.Stats().Filtered - before; n < 950 {
+		t.Errorf("only %d of 1000 misses on new keys skipped Badger", n)
+	}
+}
