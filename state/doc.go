@@ -125,6 +125,10 @@
 //     conflict detection off (stores own disjoint keys and Commit is
 //     serialized), SyncWrites off (Commit syncs where the order needs it),
 //     Snappy compression, L0 compacted on Close.
+//   - BaseTableSize 512 KiB (default 2 MiB) and BlockSize 4 KiB: a spilling
+//     job writes many small tables; smaller table builders cut the peak
+//     memory of Nexmark q18 (millions of spilled keys) from 1.70 to 1.41
+//     GiB and raised it from 131K to 151K events/s per core.
 //
 // Measured (linux/amd64, 2 vCPU, Go 1.26, no -race): a test that opens a
 // database and commits a few keys peaks at 15 MiB RSS;

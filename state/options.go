@@ -194,6 +194,8 @@ func (o *Options) badgerOptions(dir string) badger.Options {
 		WithNumLevelZeroTables(o.NumLevelZeroTables).
 		WithNumLevelZeroTablesStall(o.NumLevelZeroTablesStall).
 		WithNumCompactors(2).
+		WithBaseTableSize(512 << 10).
+		WithBlockSize(4 << 10).
 		WithNumGoroutines(2).
 		WithCompression(options.Snappy).
 		WithCompactL0OnClose(true)
