@@ -24,6 +24,8 @@ func WindowAssignSpec(name string, in types.Schema, w *sql.Window) OperatorSpec 
 type WindowAssign struct {
 	w   sql.Window
 	out *types.Batch
+	// procWM is a processing-time window's clock so far.
+	procWM int64
 	// rows are the input row of each output row.
 	rows []int32
 }
@@ -33,7 +35,7 @@ func NewWindowAssign(in types.Schema, w *sql.Window) (*WindowAssign, error) {
 	if w.TimeCol < 0 || w.TimeCol >= len(in) {
 		return nil, fmt.Errorf("runtime: window time column %d out of range", w.TimeCol)
 	}
-	return &WindowAssign{w: *w, out: types.NewBatch(w.Out, 0)}, nil
+	return &WindowAssign{w: *w, out: types.NewBatch(w.Out, 0), procWM: types.NoWatermark}, nil
 }
 
 // windowStart is the start of the window of size that holds t, windows
@@ -105,6 +107,20 @@ func (a *WindowAssign) Process(in *types.Batch, emit Emit) error {
 	}
 	out.SetLen(len(a.rows))
 	out.Watermark = in.Watermark
+	if w.ProcTime {
+		// Processing time: the rows were stamped as they were processed,
+		// so none after them is earlier than the earliest here.
+		earliest := types.EndOfTime
+		in.ForEach(func(i int) {
+			if !tv.IsNull(i) {
+				earliest = min(earliest, tv.Ints[i])
+			}
+		})
+		if earliest != types.EndOfTime {
+			a.procWM = max(a.procWM, earliest-1)
+		}
+		out.Watermark = max(out.Watermark, a.procWM)
+	}
 	return emit(out)
 }
 

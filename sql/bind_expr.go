@@ -92,7 +92,7 @@ var functions = map[string]struct {
 var functionNames = []string{"ABS", "CAST", "COALESCE", "IF", "MOD", "NULLIF",
 	"REGEXP_LIKE", "JSON_VALUE", "JSON_EXTRACT", "JSON_UNQUOTE",
 	"EXTRACT", "DATE_TRUNC", "TIMESTAMPDIFF", "TIMESTAMPADD",
-	"TO_TIMESTAMP", "DATE_FORMAT", "CURRENT_TIMESTAMP", "NOW", "LOCALTIMESTAMP"}
+	"TO_TIMESTAMP", "DATE_FORMAT", "CURRENT_TIMESTAMP", "NOW", "LOCALTIMESTAMP", "PROCTIME"}
 
 // expr binds n, whose first token is at the cursor, and leaves the cursor
 // after its last anchor.
@@ -422,7 +422,9 @@ func (b *binder) funcCall(n *ast.FuncCallExpr) (expr.Expr, error) {
 		return b.dateAdd(n, name == "date_sub" || name == "subdate")
 	case ast.TimestampLiteral, ast.DateLiteral:
 		return b.timeLiteral(n)
-	case "current_timestamp", "now", "localtimestamp":
+	case "current_timestamp", "now", "localtimestamp", "proctime":
+		// PROCTIME() is Flink's processing-time attribute: the time a row
+		// is processed, which windows may use as their time.
 		return b.currentTimestamp(n)
 	case "trim":
 		return b.trim(n)

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sluice-sql/sluice/sql/expr"
 	"github.com/sluice-sql/sluice/sql/types"
 )
 
@@ -54,7 +55,9 @@ func (b *binder) window(tf TableFunction) (Rel, error) {
 		return nil, b.errorf(tf.TimeColumnPos, "the time column of %s must be a TIMESTAMP, not %s", tf.Name, schema[col].Type.Nullable())
 	}
 	// Event time needs a watermark on that column: a window fires when
-	// the watermark passes its end.
+	// the watermark passes its end. Processing time (PROCTIME()) needs
+	// none: its windows close as the clock passes their end.
+	w := &Window{Input: in, TimeCol: col, ProcTime: procTime(in, col)}
 	if s, ok := in.(*Scan); ok {
 		if w := s.Table.Watermark; w == nil || !strings.EqualFold(w.Column, tf.TimeColumn) {
 			return nil, b.errorf(tf.TimeColumnPos, "column %s is not a time attribute: declare WATERMARK FOR %s AS ... on table %s", tf.TimeColumn, tf.TimeColumn, s.Table.Name)
@@ -67,7 +70,6 @@ func (b *binder) window(tf TableFunction) (Rel, error) {
 			}
 		}
 	}
-	w := &Window{Input: in, TimeCol: col}
 	ivs := make([]int64, len(tf.Intervals))
 	for i, iv := range tf.Intervals {
 		us, err := intervalMicros(iv)
@@ -155,4 +157,26 @@ func intervalMicros(iv Interval) (int64, error) {
 		return 0, fmt.Errorf("window interval %s %s is too long", iv.Value, iv.Unit)
 	}
 	return n * unit, nil
+}
+
+// procTime reports whether column col of r is a processing-time
+// attribute: computed by PROCTIME() (or NOW()) in a projection below.
+func procTime(r Rel, col int) bool {
+	for {
+		switch n := r.(type) {
+		case *Project:
+			switch e := n.Exprs[col].(type) {
+			case *expr.ColumnRef:
+				r, col = n.Input, e.Index
+				continue
+			case *expr.Call:
+				return e.Fn == expr.FnCurrentTimestamp
+			}
+			return false
+		case *Filter:
+			r = n.Input
+		default:
+			return false
+		}
+	}
 }

@@ -234,7 +234,10 @@ type Window struct {
 	// Size is the window's length (TUMBLE, HOP, CUMULATE's largest);
 	// Slide is HOP's slide or CUMULATE's step; Gap is SESSION's.
 	Size, Slide, Offset, Gap int64
-	Out                      types.Schema
+	// ProcTime says the time column is processing time (PROCTIME()):
+	// the windows close as the clock passes their end, not a watermark.
+	ProcTime bool
+	Out      types.Schema
 }
 
 func (w *Window) Schema() types.Schema { return w.Out }
