@@ -135,7 +135,9 @@ type Node struct {
 	Window      *sql.Window
 	WindowStart int
 	WindowEnd   int
-	// Rank is a Top-N's partition, order and limit.
+	// Rank is a Top-N's partition, order and limit. A Top-N per window
+	// has WindowEnd set to the input column holding window_end (and -1
+	// otherwise, as for other nodes, where WindowEnd is a key index).
 	Rank *sql.Rank
 	// Changelog is the kind of changes the node emits.
 	Changelog Changelog
@@ -451,7 +453,23 @@ func (p *Physical) build(root sql.Rel) error {
 					ins[i].Exchange, par = Rebalance, 1
 				}
 			}
-			t := add(&Node{Kind: KindTopN, Rank: n, Schema: n.Schema(), Inputs: ins, Parallelism: par})
+			// Partitioned by a window's start and end, over appends, the
+			// ranking is per window: final once the watermark passes the
+			// window's end, so it is emitted then, appends only.
+			end := -1
+			hasStart := false
+			for _, c := range n.Partition {
+				switch windowColumn(n.Input, c) {
+				case 0:
+					hasStart = true
+				case 1:
+					end = c
+				}
+			}
+			if hasStart && end >= 0 && len(ins) == 1 && ins[0].Changelog == AppendOnly {
+				return add(&Node{Kind: KindTopN, Rank: n, WindowEnd: end, Schema: n.Schema(), Inputs: ins, Parallelism: par})
+			}
+			t := add(&Node{Kind: KindTopN, Rank: n, WindowEnd: -1, Schema: n.Schema(), Inputs: ins, Parallelism: par})
 			t.Changelog = Updating
 			return t
 		case *sql.Aggregate:
@@ -688,7 +706,11 @@ func (p *Physical) Explain() string {
 			}
 			fmt.Fprintf(&b, "UpsertNormalize key=(%s)", strings.Join(keys, ", "))
 		case KindTopN:
-			fmt.Fprintf(&b, "TopN %s", strings.TrimPrefix(sql.Describe(n.Rank), "Rank "))
+			op := "TopN"
+			if n.WindowEnd >= 0 {
+				op = "WindowTopN"
+			}
+			fmt.Fprintf(&b, "%s %s", op, strings.TrimPrefix(sql.Describe(n.Rank), "Rank "))
 		case KindAggregate, KindWindowAggregate, KindSessionAggregate:
 			keys := make([]string, len(n.Keys))
 			for i := range n.Keys {

@@ -2,10 +2,12 @@ package runtime
 
 import (
 	"bytes"
+	"container/heap"
 	"encoding/binary"
 	"fmt"
 	"math"
 	"sort"
+	"sync/atomic"
 
 	"github.com/sluice-sql/sluice/sql"
 	"github.com/sluice-sql/sluice/sql/types"
@@ -13,14 +15,24 @@ import (
 
 // TopNSpec returns the spec of a TopN over rows of schema in for rank r
 // (its partition, order and limit).
-// op numbers the operator in the job's state.
-func TopNSpec(name string, op uint32, in types.Schema, r *sql.Rank) OperatorSpec {
-	return OperatorSpec{Name: name, NewWith: func(oc OperatorContext) (Operator, error) {
+// op numbers the operator in the job's state. windowEnd, unless -1, is
+// the input column holding window_end when the partition includes a
+// window: the ranking is then per window and emitted when it closes.
+func TopNSpec(name string, op uint32, in types.Schema, r *sql.Rank, windowEnd int) OperatorSpec {
+	late := new(atomic.Int64)
+	return OperatorSpec{Name: name, Late: late, NewWith: func(oc OperatorContext) (Operator, error) {
 		kv, err := oc.keyedState(op)
 		if err != nil {
 			return nil, err
 		}
-		return NewTopN(in, r, kv)
+		t, err := NewTopN(in, r, kv)
+		if err != nil {
+			return nil, err
+		}
+		if windowEnd >= 0 {
+			t.windowed(windowEnd, late)
+		}
+		return t, nil
 	}}
 }
 
@@ -49,6 +61,15 @@ type TopN struct {
 	touched []touchedPart
 	hashes  []uint64
 	valBuf  []byte
+
+	// A Top-N per window: endCol holds each row's window_end; byEnd lists
+	// each open window's partitions, ends orders them; wm is the
+	// watermark so far; late counts rows for windows already emitted.
+	endCol int
+	ends   endHeap
+	byEnd  map[int64][]touchedPart
+	wm     int64
+	late   *atomic.Int64
 
 	keyBuf  []byte
 	sortBuf []byte
@@ -98,6 +119,10 @@ func NewTopN(in types.Schema, r *sql.Rank, kv KeyedState) (*TopN, error) {
 // Process implements Operator.
 func (t *TopN) Process(b *types.Batch, emit Emit) error {
 	if b.Live() == 0 {
+		if t.byEnd != nil && b.Watermark > t.wm {
+			t.wm = b.Watermark
+			return t.fire(emit)
+		}
 		return forwardWatermark(b, t.out, emit)
 	}
 	t.out.Reset(t.schema, 0)
@@ -113,6 +138,10 @@ func (t *TopN) Process(b *types.Batch, emit Emit) error {
 			err = fmt.Errorf("runtime: ROW_NUMBER over an updating input is not supported yet")
 			return
 		}
+		if t.byEnd != nil && b.Cols[t.endCol].Ints[i] <= t.wm {
+			t.late.Add(1)
+			return
+		}
 		t.keyBuf = t.keyBuf[:0]
 		for _, c := range t.part {
 			t.keyBuf = appendKey(t.keyBuf, b.Cols[c], i)
@@ -124,7 +153,16 @@ func (t *TopN) Process(b *types.Batch, emit Emit) error {
 				return
 			}
 			t.parts[string(t.keyBuf)] = l
-			t.touched = append(t.touched, touchedPart{key: string(t.keyBuf), kg: kg})
+			tp := touchedPart{key: string(t.keyBuf), kg: kg}
+			t.touched = append(t.touched, tp)
+			if t.byEnd != nil && len(l.rows) == 0 {
+				// A partition new to its window: the window must fire it.
+				end := b.Cols[t.endCol].Ints[i]
+				if _, open := t.byEnd[end]; !open {
+					heap.Push(&t.ends, end)
+				}
+				t.byEnd[end] = append(t.byEnd[end], tp)
+			}
 		}
 		t.sortBuf = t.sortBuf[:0]
 		for _, o := range t.order {
@@ -143,6 +181,16 @@ func (t *TopN) Process(b *types.Batch, emit Emit) error {
 		}
 		row := topRow{key: string(t.sortBuf), seq: t.seq, row: string(t.rowBuf)}
 		t.seq++
+		if t.byEnd != nil {
+			// Per window: kept quietly until the window closes.
+			if n == t.limit {
+				l.rows = l.rows[:n-1]
+			}
+			l.rows = append(l.rows, topRow{})
+			copy(l.rows[p+1:], l.rows[p:])
+			l.rows[p] = row
+			return
+		}
 		// The rows from p down move one place; past the limit, the last
 		// leaves.
 		for j := n - 1; j >= p; j-- {
@@ -175,10 +223,56 @@ func (t *TopN) Process(b *types.Batch, emit Emit) error {
 			return err
 		}
 	}
+	if t.byEnd != nil {
+		if b.Watermark > t.wm {
+			t.wm = b.Watermark
+			return t.fire(emit)
+		}
+		return nil
+	}
 	t.out.Watermark = b.Watermark
 	if t.out.Len() == 0 {
 		return forwardWatermark(b, t.out, emit)
 	}
+	return emit(t.out)
+}
+
+// windowed makes t rank per window: rows are kept, not emitted, until
+// the watermark passes their window's end; then the window's partitions
+// are emitted, each row with its number, as inserts, and freed.
+func (t *TopN) windowed(endCol int, late *atomic.Int64) {
+	t.endCol, t.byEnd, t.wm, t.late = endCol, make(map[int64][]touchedPart), types.NoWatermark, late
+}
+
+// fire emits every window that ends at or before the watermark.
+func (t *TopN) fire(emit Emit) error {
+	t.out.Reset(t.schema, 0)
+	for len(t.ends) > 0 && t.ends[0] <= t.wm {
+		end := heap.Pop(&t.ends).(int64)
+		for _, p := range t.byEnd[end] {
+			l, err := t.load(p.kg, unsafeBytes(p.key))
+			if err != nil {
+				return err
+			}
+			for j, r := range l.rows {
+				if err := t.write(r.row, j+1, types.Insert); err != nil {
+					return err
+				}
+			}
+			if err := t.kv.Delete(p.kg, unsafeBytes(p.key)); err != nil {
+				return err
+			}
+			if t.out.Len() >= DefaultBatchSize {
+				t.out.Watermark = types.NoWatermark
+				if err := emit(t.out); err != nil {
+					return err
+				}
+				t.out.Reset(t.schema, 0)
+			}
+		}
+		delete(t.byEnd, end)
+	}
+	t.out.Watermark = t.wm
 	return emit(t.out)
 }
 
