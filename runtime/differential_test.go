@@ -732,7 +732,9 @@ func newDiffEnv(t *testing.T, seed uint64) *diffEnv {
 // before the epoch) declared over the data set's files.
 func (env *diffEnv) engine(t *testing.T, parallelism int) *Engine {
 	t.Helper()
-	e, err := NewEngine(EngineOptions{Parallelism: parallelism})
+	// State on Badger, with a cache small enough that groups spill and
+	// come back: the answers must not depend on where state lives.
+	e, err := NewEngine(EngineOptions{Parallelism: parallelism, StateDir: t.TempDir(), StateCacheBytes: 16 << 10})
 	if err != nil {
 		t.Fatal(err)
 	}
