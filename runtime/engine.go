@@ -122,6 +122,8 @@ type Result struct {
 // CatalogTopic and replayed from it when the Engine starts.
 type Engine struct {
 	opts EngineOptions
+	// stateWG counts the jobs' state databases not yet released.
+	stateWG sync.WaitGroup
 	// ctx is the context of every job; Close cancels it.
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -194,6 +196,9 @@ func (e *Engine) Close() error {
 	for _, j := range jobs {
 		<-j.job.Done()
 	}
+	// Every job's state database closes and goes before the engine does
+	// (a SELECT's job may still be releasing it).
+	e.stateWG.Wait()
 	return nil
 }
 
@@ -819,9 +824,14 @@ func (e *Engine) attachState(pl *Pipeline, name string) (release func(), err err
 		return nil, fmt.Errorf("runtime: state of job %s: %w", name, err)
 	}
 	pl.State = db
+	e.stateWG.Add(1)
+	var once sync.Once
 	return func() {
-		db.Close()
-		os.RemoveAll(dir)
+		once.Do(func() {
+			db.Close()
+			os.RemoveAll(dir)
+			e.stateWG.Done()
+		})
 	}, nil
 }
 

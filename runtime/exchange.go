@@ -639,8 +639,17 @@ const (
 // every batch has been received, or ctx's error. Every batch returned
 // must be Released.
 func (c *ExchangeConsumer) Recv(ctx context.Context) (*types.Batch, error) {
+	return c.RecvServing(ctx, nil)
+}
+
+// RecvServing is Recv that, while it waits, runs the functions sent on
+// serve (queries of the consumer's task's operators, run between
+// batches on the task's goroutine).
+func (c *ExchangeConsumer) RecvServing(ctx context.Context, serve <-chan func()) (*types.Batch, error) {
 	for {
 		select {
+		case f := <-serve:
+			f()
 		case d, ok := <-c.ch:
 			if !ok {
 				return nil, io.EOF

@@ -241,6 +241,8 @@ type Job struct {
 	status     atomic.Int32
 	done       chan struct{}
 	wg         sync.WaitGroup
+	// insts are the running instances, set by Start.
+	insts []*instance
 
 	mu struct {
 		sync.Mutex
@@ -324,6 +326,7 @@ func (j *Job) Start(ctx context.Context) error {
 		j.finish()
 		return buildErr
 	}
+	j.insts = insts
 	for _, in := range insts {
 		if in.src != nil {
 			j.wg.Add(1)
@@ -437,4 +440,43 @@ func (j *Job) Metrics() []StageMetrics {
 		}
 	}
 	return out
+}
+
+// Query runs fn on every instance of the operator named op (its
+// OperatorSpec name), each on its own task's goroutine between batches,
+// so fn may read the operator's state; it returns once every instance
+// has run it. It fails if the job is not running or ctx ends first.
+func (j *Job) Query(ctx context.Context, op string, fn func(Operator) error) error {
+	if j.Status() != Running {
+		return fmt.Errorf("runtime: job %s is %s", j.p.Name, j.Status())
+	}
+	var errs []error
+	found := false
+	for _, in := range j.insts {
+		for k, name := range in.opNames {
+			if name != op {
+				continue
+			}
+			found = true
+			done := make(chan error, 1)
+			target := in.ops[k]
+			select {
+			case in.queries <- func() { done <- fn(target) }:
+			case <-j.done:
+				return fmt.Errorf("runtime: job %s ended", j.p.Name)
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			select {
+			case err := <-done:
+				errs = append(errs, err)
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	}
+	if !found {
+		return fmt.Errorf("runtime: job %s has no operator %s", j.p.Name, op)
+	}
+	return errors.Join(errs...)
 }

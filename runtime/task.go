@@ -32,6 +32,11 @@ type instance struct {
 	// The output: a sink, or an exchange producer.
 	sink connectors.Sink
 	prod *ExchangeProducer
+	// queries are functions to run on the chain's goroutine between
+	// batches: reads of its operators' state (Job.Query).
+	queries chan func()
+	// opNames are the names of ops, in order.
+	opNames []string
 }
 
 // close closes the connectors of an instance that never ran.
@@ -103,7 +108,9 @@ func (j *Job) newInstance(s, i int, xs []*Exchange) (*instance, error) {
 	} else {
 		in.cons = xs[s].Consumer(i)
 	}
+	in.queries = make(chan func())
 	for _, spec := range st.Operators {
+		in.opNames = append(in.opNames, spec.Name)
 		var op Operator
 		var err error
 		if spec.NewWith != nil {
@@ -511,6 +518,8 @@ func (j *Job) runChain(ctx context.Context, in *instance, cur *string) (err erro
 		next = func() (*types.Batch, error) {
 			for {
 				select {
+				case f := <-in.queries:
+					f()
 				case m, ok := <-in.edge:
 					if !ok {
 						return nil, nil
@@ -535,7 +544,7 @@ func (j *Job) runChain(ctx context.Context, in *instance, cur *string) (err erro
 	} else {
 		release = in.cons.Release
 		next = func() (*types.Batch, error) {
-			b, err := in.cons.Recv(ctx)
+			b, err := in.cons.RecvServing(ctx, in.queries)
 			if err == io.EOF {
 				return nil, nil
 			}
