@@ -630,6 +630,212 @@ func (e *Engine) pipeline(name string, p *planner.Physical, newSink func(connect
 	return pl, nil
 }
 
+// mvIndexName names a materialized view's index operator in its job.
+const mvIndexName = "mv-index"
+
+// addIndex puts a MaterializedIndex of the rows (of schema, keyed by key)
+// at the end of every stage that writes the sink.
+func addIndex(pl *Pipeline, schema types.Schema, key []int) {
+	feeds := make([]bool, len(pl.Stages))
+	for _, st := range pl.Stages {
+		for _, in := range st.Inputs {
+			feeds[in.Stage] = true
+		}
+	}
+	for s := range pl.Stages {
+		if !feeds[s] {
+			pl.Stages[s].Operators = append(pl.Stages[s].Operators, MaterializedIndexSpec(mvIndexName, schema, key))
+		}
+	}
+}
+
+// lookupView answers a SELECT of a materialized view that names every
+// column of its key with a constant (WHERE k = 1 AND ...) from the view's
+// index, in its running job's state, rather than a scan of its topic.
+// handled is false for any other query, or when the job is not running.
+func (e *Engine) lookupView(ctx context.Context, p *planner.Physical) (r Result, handled bool, err error) {
+	root := p.Logical
+	var proj *sql.Project
+	if pr, ok := root.(*sql.Project); ok {
+		proj, root = pr, pr.Input
+	}
+	filter, ok := root.(*sql.Filter)
+	if !ok {
+		return Result{}, false, nil
+	}
+	scan, ok := filter.Input.(*sql.Scan)
+	if !ok || scan.Table.MaterializedQuery == "" || len(scan.Table.PrimaryKey) == 0 {
+		return Result{}, false, nil
+	}
+	t := scan.Table
+	e.mu.Lock()
+	id := e.mu.mvJobs[strings.ToLower(t.Name)]
+	e.mu.Unlock()
+	j, err := e.job(id)
+	if err != nil || j.job.Status() != Running {
+		return Result{}, false, nil
+	}
+	// The key's values, from conjuncts key column = constant.
+	cols := scan.Columns
+	if cols == nil {
+		cols = allColumns(len(t.Schema))
+	}
+	keySchema := make(types.Schema, len(t.PrimaryKey))
+	keyVals := make([]*expr.Const, len(t.PrimaryKey))
+	var rest []expr.Expr
+	for _, c := range conjunctsOf(filter.Cond) {
+		if k, v := keyEquality(c, cols, t); k >= 0 && keyVals[k] == nil {
+			keyVals[k] = v
+			continue
+		}
+		rest = append(rest, c)
+	}
+	for k, name := range t.PrimaryKey {
+		if keyVals[k] == nil || keyVals[k].Value == nil {
+			return Result{}, false, nil
+		}
+		keySchema[k] = t.Schema[t.Schema.Index(name)]
+	}
+	key := types.NewBatch(keySchema, 1)
+	for k, v := range keyVals {
+		if err := appendConst(key.Cols[k], v.Value); err != nil {
+			return Result{}, false, nil // a value the column cannot hold: no row has it
+		}
+	}
+	key.SetLen(1)
+	full := types.NewBatch(t.Schema, 1)
+	err = j.job.Query(ctx, mvIndexName, func(op Operator) error {
+		return op.(*MaterializedIndex).Lookup(key, full)
+	})
+	if err != nil {
+		return Result{}, false, nil // the job ended meanwhile: scan instead
+	}
+	// The row in the scan's columns, then the rest of the query.
+	b := types.NewBatch(scan.Schema(), full.Len())
+	for i, c := range cols {
+		appendVectorRows(b.Cols[i], full.Cols[c], allRows(full.Len()), 0)
+	}
+	b.SetLen(full.Len())
+	r = Result{Columns: p.Schema, Rows: [][]any{}}
+	if len(rest) > 0 && b.Len() > 0 {
+		f, err := NewFilter(andAll(rest), e.exprOptions())
+		if err != nil {
+			return Result{}, false, nil
+		}
+		var kept *types.Batch
+		if err := f.Process(b, func(o *types.Batch) error { kept = o; return nil }); err != nil {
+			return Result{}, true, err
+		}
+		if kept == nil || kept.Live() == 0 {
+			return r, true, nil
+		}
+	}
+	out := b
+	if proj != nil && b.Live() > 0 {
+		names := make([]string, len(proj.Out))
+		for i, f := range proj.Out {
+			names[i] = f.Name
+		}
+		pr, err := NewProject(names, proj.Exprs, e.exprOptions())
+		if err != nil {
+			return Result{}, false, nil
+		}
+		if err := pr.Process(b, func(o *types.Batch) error { out = o; return nil }); err != nil {
+			return Result{}, true, err
+		}
+	}
+	out.ForEach(func(i int) {
+		row := make([]any, len(out.Cols))
+		for k, v := range out.Cols {
+			row[k] = v.Value(i)
+		}
+		r.Rows = append(r.Rows, row)
+	})
+	return r, true, nil
+}
+
+// keyEquality reads c as key column = constant: which key column (-1 if
+// none) and the constant.
+func keyEquality(c expr.Expr, cols []int, t *sql.Table) (int, *expr.Const) {
+	call, ok := c.(*expr.Call)
+	if !ok || call.Fn != expr.FnEq || len(call.Args) != 2 {
+		return -1, nil
+	}
+	a, b := call.Args[0], call.Args[1]
+	if _, ok := a.(*expr.Const); ok {
+		a, b = b, a
+	}
+	ref, ok := a.(*expr.ColumnRef)
+	v, ok2 := b.(*expr.Const)
+	if !ok || !ok2 || ref.Index >= len(cols) {
+		return -1, nil
+	}
+	name := t.Schema[cols[ref.Index]].Name
+	for k, pk := range t.PrimaryKey {
+		if strings.EqualFold(pk, name) {
+			return k, v
+		}
+	}
+	return -1, nil
+}
+
+// conjunctsOf splits e at its top-level ANDs.
+func conjunctsOf(e expr.Expr) []expr.Expr {
+	if c, ok := e.(*expr.Call); ok && c.Fn == expr.FnAnd {
+		var out []expr.Expr
+		for _, a := range c.Args {
+			out = append(out, conjunctsOf(a)...)
+		}
+		return out
+	}
+	return []expr.Expr{e}
+}
+
+func andAll(cs []expr.Expr) expr.Expr {
+	e := cs[0]
+	for _, c := range cs[1:] {
+		e = &expr.Call{Fn: expr.FnAnd, Args: []expr.Expr{e, c}, T: types.Boolean()}
+	}
+	return e
+}
+
+func allRows(n int) []int32 {
+	rows := make([]int32, n)
+	for i := range rows {
+		rows[i] = int32(i)
+	}
+	return rows
+}
+
+// appendConst appends a constant's Go value to a vector of the key
+// column's type.
+func appendConst(v *types.Vector, x any) error {
+	switch val := x.(type) {
+	case int64:
+		switch {
+		case v.Type.Kind == types.KindInt || v.Type.Kind == types.KindDate || v.Type.Kind == types.KindTimestamp:
+			v.AppendInt(val)
+			return nil
+		}
+	case string:
+		if v.Type.Kind == types.KindString {
+			v.AppendString(val)
+			return nil
+		}
+	case bool:
+		if v.Type.Kind == types.KindBoolean {
+			v.AppendBool(val)
+			return nil
+		}
+	case float64:
+		if v.Type.Kind == types.KindFloat {
+			v.AppendFloat(val)
+			return nil
+		}
+	}
+	return fmt.Errorf("runtime: no key lookup for %T into %s", x, v.Type)
+}
+
 // orderStages puts every stage after the stages it reads, renumbering
 // the inputs.
 func orderStages(stages []Stage, deps [][]int) []Stage {
@@ -869,6 +1075,15 @@ func (e *Engine) insert(src string, st sql.Statement, info sql.StatementInfo) (R
 	if err != nil {
 		return Result{}, err
 	}
+	if t := p.Sink; t.MaterializedQuery != "" && len(t.PrimaryKey) > 0 {
+		// A materialized view keeps its rows by key in its job's state,
+		// for the queries that name a key.
+		var key []int
+		for _, k := range t.PrimaryKey {
+			key = append(key, t.Schema.Index(k))
+		}
+		addIndex(&pl, t.Schema, key)
+	}
 	release, err := e.attachState(&pl, id)
 	if err != nil {
 		return Result{}, err
@@ -979,6 +1194,9 @@ func (e *Engine) query(ctx context.Context, src string, info sql.StatementInfo, 
 	p, err := e.plan(src, info, "")
 	if err != nil {
 		return Result{}, err
+	}
+	if r, ok, err := e.lookupView(ctx, p); ok || err != nil {
+		return r, err
 	}
 	if collect {
 		for _, s := range p.Sources() {

@@ -565,3 +565,67 @@ SELECT k, COUNT(*) AS n, SUM(id) AS total FROM (SELECT MOD(id, 100000) AS k, id 
 	// of key and value each (plus the cache's own bookkeeping) against
 	// 256 KiB per instance.
 }
+
+// A query naming a materialized view's key is answered from the view's
+// index in its running job's state: the view's topic is unbounded, so a
+// scan of it would be refused, yet the lookup returns the latest row.
+func TestMaterializedViewLookup(t *testing.T) {
+	e, b := newTestEngine(t, 2)
+	e.opts.StateDir = t.TempDir()
+	ctx := context.Background()
+	if err := b.CreateTopic("in", 2, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Exec(ctx, `
+CREATE TABLE src (k BIGINT, v BIGINT) WITH ('connector'='log', 'topic'='in', 'format'='json');
+CREATE MATERIALIZED VIEW totals AS SELECT k, COUNT(*) AS n, SUM(v) AS total FROM src GROUP BY k`); err != nil {
+		t.Fatal(err)
+	}
+	appendRows := func(rows ...string) {
+		var recs []broker.Record
+		for _, r := range rows {
+			recs = append(recs, broker.Record{Value: []byte(r)})
+		}
+		if _, err := b.AppendRecords(ctx, "in", 0, recs...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lookup := func(q string) [][]any {
+		res, err := e.Exec(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res[0].Rows
+	}
+	// eventually polls until the lookup gives want.
+	eventually := func(q, want string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			got := fmt.Sprint(lookup(q))
+			if got == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %s, want %s", q, got, want)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	appendRows(`{"k":1,"v":10}`, `{"k":2,"v":5}`, `{"k":1,"v":7}`)
+	eventually("SELECT k, n, total FROM totals WHERE k = 1", "[[1 2 17]]")
+	eventually("SELECT * FROM totals WHERE k = 2", "[[2 1 5]]")
+	appendRows(`{"k":1,"v":3}`)
+	eventually("SELECT total * 2 AS twice FROM totals WHERE k = 1", "[[40]]")
+	// A key with no row, and a condition beyond the key.
+	if rows := lookup("SELECT * FROM totals WHERE k = 3"); len(rows) != 0 {
+		t.Errorf("k = 3: %v", rows)
+	}
+	if rows := lookup("SELECT * FROM totals WHERE k = 1 AND total > 100"); len(rows) != 0 {
+		t.Errorf("k = 1 AND total > 100: %v", rows)
+	}
+	// Not a key lookup: the scan of the unbounded topic is refused.
+	if _, err := e.Exec(ctx, "SELECT * FROM totals WHERE n > 1"); err == nil || !strings.Contains(err.Error(), "unbounded") {
+		t.Errorf("a scan of the view: %v", err)
+	}
+}
