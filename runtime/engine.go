@@ -576,7 +576,7 @@ func (e *Engine) pipeline(name string, p *planner.Physical, newSink func(connect
 			case planner.KindNormalize:
 				stages[s].Operators = append(stages[s].Operators, UpsertNormalizeSpec(fmt.Sprintf("normalize#%d", n.ID), uint32(n.ID), n.Schema, n.Keys))
 			case planner.KindTopN:
-				stages[s].Operators = append(stages[s].Operators, TopNSpec(fmt.Sprintf("topn#%d", n.ID), uint32(n.ID), n.Inputs[0].From.Schema, n.Rank, n.WindowEnd))
+				stages[s].Operators = append(stages[s].Operators, TopNSpec(fmt.Sprintf("topn#%d", n.ID), uint32(n.ID), n.Inputs[0].From.Schema, n.Rank, n.WindowEnd, n.Inputs[0].Changelog == planner.Updating))
 			case planner.KindSource, planner.KindUnion, planner.KindSink:
 			default:
 				return fmt.Errorf("runtime: operator %s is not supported yet", n.Kind)

@@ -19,7 +19,8 @@ import (
 //	group-aggregate            COUNT(*), SUM(v) per k over (k, v)
 //	window-aggregate           COUNT(*), SUM(v) per (k, end) over (k, end, v)
 //	session-aggregate gap=N    COUNT(*), SUM(v) per k and session of gap N s
-//	top-n limit=N              the N highest v per k, with their numbers
+//	top-n limit=N [retract]    the N highest v per k, with their numbers;
+//	                           with retract, over an updating input
 //	ingest [watermark=N]       rows, one a line: [+I|-U|+U|-D] values; then
 //	                           the watermark, in seconds (end for the end
 //	                           of time); prints what the operator emits
@@ -54,7 +55,12 @@ func TestOperatorScripts(t *testing.T) {
 				var limit int
 				d.ScanArgs(t, "limit", &limit)
 				in = types.Schema{{Name: "k", Type: str}, {Name: "v", Type: big}}
-				op, err = NewTopN(in, &sql.Rank{Partition: []int{0}, Order: []sql.SortKey{{Col: 1, Desc: true}}, Limit: int64(limit)}, nil)
+				var top *TopN
+				top, err = NewTopN(in, &sql.Rank{Partition: []int{0}, Order: []sql.SortKey{{Col: 1, Desc: true}}, Limit: int64(limit)}, nil)
+				if d.HasArg("retract") {
+					top.retracting()
+				}
+				op = top
 			case "ingest":
 				return ingest(t, d, op, in, gap, late, &reported)
 			default:

@@ -18,7 +18,9 @@ import (
 // op numbers the operator in the job's state. windowEnd, unless -1, is
 // the input column holding window_end when the partition includes a
 // window: the ranking is then per window and emitted when it closes.
-func TopNSpec(name string, op uint32, in types.Schema, r *sql.Rank, windowEnd int) OperatorSpec {
+//
+// retract says the input is updating: the Top-N then keeps every row.
+func TopNSpec(name string, op uint32, in types.Schema, r *sql.Rank, windowEnd int, retract bool) OperatorSpec {
 	late := new(atomic.Int64)
 	return OperatorSpec{Name: name, Late: late, NewWith: func(oc OperatorContext) (Operator, error) {
 		kv, err := oc.keyedState(op)
@@ -31,6 +33,9 @@ func TopNSpec(name string, op uint32, in types.Schema, r *sql.Rank, windowEnd in
 		}
 		if windowEnd >= 0 {
 			t.windowed(windowEnd, late)
+		}
+		if retract {
+			t.retracting()
 		}
 		return t, nil
 	}}
@@ -55,6 +60,8 @@ type TopN struct {
 	out    *types.Batch
 	kv     KeyedState
 	seq    uint64
+	// retract: the input is updating (see retracting).
+	retract bool
 	// parts are the partitions this batch touched, loaded; touched lists
 	// them in order with their key groups.
 	parts   map[string]*topList
@@ -134,8 +141,9 @@ func (t *TopN) Process(b *types.Batch, emit Emit) error {
 		if err != nil {
 			return
 		}
-		if b.Kind(i).IsRetraction() {
-			err = fmt.Errorf("runtime: ROW_NUMBER over an updating input is not supported yet")
+		retract := b.Kind(i).IsRetraction()
+		if retract && !t.retract {
+			err = fmt.Errorf("runtime: ROW_NUMBER over an updating input needs a Top-N built to retract")
 			return
 		}
 		if t.byEnd != nil && b.Cols[t.endCol].Ints[i] <= t.wm {
@@ -169,6 +177,10 @@ func (t *TopN) Process(b *types.Batch, emit Emit) error {
 			t.sortBuf = appendSortKey(t.sortBuf, b.Cols[o.Col], i, o.Desc)
 		}
 		n := len(l.rows)
+		if t.retract {
+			err = t.change(l, b, i, retract)
+			return
+		}
 		// A tie goes after the rows already kept, so a full list only
 		// changes for a row strictly before its last.
 		if n == t.limit && bytes.Compare(t.sortBuf, []byte(l.rows[n-1].key)) >= 0 {
@@ -235,6 +247,79 @@ func (t *TopN) Process(b *types.Batch, emit Emit) error {
 		return forwardWatermark(b, t.out, emit)
 	}
 	return emit(t.out)
+}
+
+// retracting makes t take an updating input: it keeps every row of a
+// partition, not just the top ones, so that when a row of the top is
+// retracted the next one takes its place.
+func (t *TopN) retracting() { t.retract = true }
+
+// change applies one row of an updating input (an insert or update-after,
+// else a retraction of an equal row) to partition l, emitting the changes
+// to its top rows.
+func (t *TopN) change(l *topList, b *types.Batch, i int, retract bool) error {
+	t.rowBuf = t.rowBuf[:0]
+	for c := range b.Cols {
+		t.rowBuf = appendKey(t.rowBuf, b.Cols[c], i)
+	}
+	n := len(l.rows)
+	top := min(n, t.limit)
+	if !retract {
+		p := sort.Search(n, func(j int) bool { return bytes.Compare(t.sortBuf, []byte(l.rows[j].key)) < 0 })
+		if p < t.limit {
+			// Rows p… of the top move down one; the last may leave.
+			for j := top - 1; j >= p; j-- {
+				if err := t.write(l.rows[j].row, j+1, types.UpdateBefore); err != nil {
+					return err
+				}
+				if j+1 >= t.limit {
+					t.out.SetKind(t.out.Len()-1, types.Delete)
+					continue
+				}
+				if err := t.write(l.rows[j].row, j+2, types.UpdateAfter); err != nil {
+					return err
+				}
+			}
+			if err := t.write(string(t.rowBuf), p+1, types.Insert); err != nil {
+				return err
+			}
+		}
+		l.rows = append(l.rows, topRow{})
+		copy(l.rows[p+1:], l.rows[p:])
+		l.rows[p] = topRow{key: string(t.sortBuf), seq: t.seq, row: string(t.rowBuf)}
+		t.seq++
+		return nil
+	}
+	// A retraction takes back the first equal row.
+	p := sort.Search(n, func(j int) bool { return bytes.Compare([]byte(l.rows[j].key), t.sortBuf) >= 0 })
+	for p < n && l.rows[p].row != string(t.rowBuf) && l.rows[p].key == string(t.sortBuf) {
+		p++
+	}
+	if p == n || l.rows[p].row != string(t.rowBuf) {
+		return nil // not held: nothing to take back
+	}
+	if p < t.limit {
+		if err := t.write(l.rows[p].row, p+1, types.Delete); err != nil {
+			return err
+		}
+		// Rows after it in the top move up one; the first beyond the top
+		// comes in.
+		for j := p + 1; j < top; j++ {
+			if err := t.write(l.rows[j].row, j+1, types.UpdateBefore); err != nil {
+				return err
+			}
+			if err := t.write(l.rows[j].row, j, types.UpdateAfter); err != nil {
+				return err
+			}
+		}
+		if n > t.limit {
+			if err := t.write(l.rows[t.limit].row, t.limit, types.Insert); err != nil {
+				return err
+			}
+		}
+	}
+	l.rows = append(l.rows[:p], l.rows[p+1:]...)
+	return nil
 }
 
 // windowed makes t rank per window: rows are kept, not emitted, until
