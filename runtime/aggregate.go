@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"sort"
 
 	"github.com/cockroachdb/apd/v3"
 
@@ -22,7 +23,17 @@ func GroupAggregateSpec(name string, op uint32, in types.Schema, keys []int, cal
 		if err != nil {
 			return nil, err
 		}
-		return NewGroupAggregate(in, keys, calls, retract, kv)
+		g, err := NewGroupAggregate(in, keys, calls, retract, kv)
+		if err != nil {
+			return nil, err
+		}
+		g.residentGroups(oc.residentGroups())
+		if oc.StateTTL > 0 {
+			// Expiry is the state's: every group goes back to it after
+			// each batch, and comes back through its clock.
+			g.residentGroups(0)
+		}
+		return g, nil
 	}}
 }
 
@@ -35,8 +46,11 @@ func GroupAggregateSpec(name string, op uint32, in types.Schema, keys []int, cal
 //
 // Groups live in keyed state (a state.Store: a write-back cache over
 // Badger, so they may outgrow memory), one entry per group keyed by the
-// encoded group key in the group's key group. A batch loads the groups it
-// touches into slots, updates them together and writes them back.
+// encoded group key in the group's key group. The groups in use stay
+// resident, decoded in slots of the aggregates, up to a number; the
+// least recently used beyond it go back to the state, encoded. (With a
+// state TTL every group goes back after each batch, so that the state's
+// clock decides what has expired.)
 type GroupAggregate struct {
 	in    types.Schema
 	keys  []int
@@ -47,27 +61,37 @@ type GroupAggregate struct {
 	schema types.Schema
 	out    *types.Batch
 
-	// Per batch: the groups touched, in first-touch order, each in a slot
-	// (its index): its encoded key, key group, row count and whether its
-	// row is out; slotOf maps an encoded key to its slot; keyVals holds
-	// the slots' key values (row = slot).
-	slotOf   map[string]int32
-	key      []string
-	kg       []int
-	rows     []int64
-	emitted  []bool
-	keyVals  []*types.Vector
-	hashes   []uint64
-	keyBuf   []byte
-	valBuf   []byte
-	rowIdx   []int32
-	rowSlot  []int32
-	weights  []int8
-	before   *types.Batch
-	wasOut   []bool
-	capacity int  // slots the aggregates have room for
-	seen     bool // any row ever came
+	// The resident groups, by slot: slotOf maps an encoded key to its
+	// slot; key, kg, rows, emitted and used are the slot's key, key
+	// group, row count, whether its row is out, and the batch that last
+	// used it; free are the slots to reuse.
+	slotOf      map[string]int32
+	key         []string
+	kg          []int
+	rows        []int64
+	emitted     []bool
+	used        []uint64
+	free        []int32
+	maxResident int
+	batch       uint64
+
+	// Per batch: the slots touched, in first-touch order, and whether
+	// each had a row out before the batch.
+	touched []int32
+	wasOut  []bool
+	hashes  []uint64
+	keyBuf  []byte
+	valBuf  []byte
+	rowIdx  []int32
+	rowSlot []int32
+	weights []int8
+	before  *types.Batch
+	seen    bool // any row ever came
 }
+
+// DefaultResidentGroups is how many groups a GroupAggregate instance
+// keeps decoded in memory; the others wait in its state.
+const DefaultResidentGroups = 1 << 16
 
 // NewGroupAggregate builds a GroupAggregate keeping its groups in kv (an
 // in-memory map when nil); see GroupAggregateSpec.
@@ -75,14 +99,13 @@ func NewGroupAggregate(in types.Schema, keys []int, calls []sql.AggCall, retract
 	if kv == nil {
 		kv = newMemKeyedState()
 	}
-	g := &GroupAggregate{in: in, keys: keys, calls: calls, kv: kv, slotOf: make(map[string]int32)}
+	g := &GroupAggregate{in: in, keys: keys, calls: calls, kv: kv, slotOf: make(map[string]int32), maxResident: DefaultResidentGroups}
 	out := make(types.Schema, 0, len(keys)+len(calls))
 	for _, k := range keys {
 		if k < 0 || k >= len(in) {
 			return nil, fmt.Errorf("runtime: aggregate key column %d out of range", k)
 		}
 		out = append(out, in[k])
-		g.keyVals = append(g.keyVals, types.NewVector(in[k].Type, 0))
 	}
 	for _, c := range calls {
 		spec := agg.Spec{Fn: agg.FnCountStar, Distinct: c.Distinct, Retract: retract}
@@ -111,11 +134,8 @@ func (g *GroupAggregate) Process(b *types.Batch, emit Emit) error {
 		return forwardWatermark(b, g.out, emit)
 	}
 	g.seen = true
-	clear(g.slotOf)
-	g.key, g.kg, g.rows, g.emitted = g.key[:0], g.kg[:0], g.rows[:0], g.emitted[:0]
-	for _, v := range g.keyVals {
-		v.Reset(v.Type, 0)
-	}
+	g.batch++
+	g.touched = g.touched[:0]
 	g.rowIdx, g.rowSlot, g.weights = g.rowIdx[:0], g.rowSlot[:0], g.weights[:0]
 	g.hashes = types.HashKeys(b, g.keys, g.hashes)
 	var err error
@@ -129,9 +149,13 @@ func (g *GroupAggregate) Process(b *types.Batch, emit Emit) error {
 		}
 		s, ok := g.slotOf[string(g.keyBuf)]
 		if !ok {
-			if s, err = g.load(b, i); err != nil {
+			if s, err = g.load(types.KeyGroup(g.hashes[i], types.DefaultKeyGroups)); err != nil {
 				return
 			}
+		}
+		if g.used[s] != g.batch {
+			g.used[s] = g.batch
+			g.touched = append(g.touched, s)
 		}
 		w := int8(1)
 		if b.Kind(i).IsRetraction() {
@@ -145,12 +169,12 @@ func (g *GroupAggregate) Process(b *types.Batch, emit Emit) error {
 		return err
 	}
 	// The touched groups' rows before the batch.
-	g.before.Reset(g.schema, len(g.key))
+	g.before.Reset(g.schema, len(g.touched))
 	g.wasOut = g.wasOut[:0]
-	for s := range g.key {
+	for _, s := range g.touched {
 		g.wasOut = append(g.wasOut, g.emitted[s])
 		if g.emitted[s] {
-			if err := g.writeRow(g.before, int32(s)); err != nil {
+			if err := g.writeRow(g.before, s); err != nil {
 				return err
 			}
 		}
@@ -168,26 +192,25 @@ func (g *GroupAggregate) Process(b *types.Batch, emit Emit) error {
 		g.rows[s] += int64(g.weights[j])
 	}
 	// The changes: per touched group, its row before (-U, or -D when it
-	// has no row left) and after (+U, or +I when it had none); then the
-	// group goes back to the state.
-	g.out.Reset(g.schema, 2*len(g.key))
+	// has no row left) and after (+U, or +I when it had none).
+	g.out.Reset(g.schema, 2*len(g.touched))
 	before := int32(0)
-	for s := range g.key {
-		was, now := g.wasOut[s], g.rows[s] > 0
+	for i, s := range g.touched {
+		was, now := g.wasOut[i], g.rows[s] > 0
 		if g.rows[s] < 0 {
 			return fmt.Errorf("runtime: group retracted more rows than it received (the input's changelog is inconsistent)")
 		}
 		switch {
 		case was && now:
 			g.copyBefore(before, types.UpdateBefore)
-			if err := g.writeRow(g.out, int32(s)); err != nil {
+			if err := g.writeRow(g.out, s); err != nil {
 				return err
 			}
 			g.out.SetKind(g.out.Len()-1, types.UpdateAfter)
 		case was:
 			g.copyBefore(before, types.Delete)
 		case now:
-			if err := g.writeRow(g.out, int32(s)); err != nil {
+			if err := g.writeRow(g.out, s); err != nil {
 				return err
 			}
 			g.out.SetKind(g.out.Len()-1, types.Insert)
@@ -195,9 +218,20 @@ func (g *GroupAggregate) Process(b *types.Batch, emit Emit) error {
 		if was {
 			before++
 		}
-		if err := g.store(int32(s), now); err != nil {
-			return err
+		g.emitted[s] = now
+	}
+	// A group with no row left leaves; the least used go back to the
+	// state beyond the resident bound.
+	for _, s := range g.touched {
+		if g.rows[s] == 0 {
+			if err := g.kv.Delete(g.kg[s], unsafeBytes(g.key[s])); err != nil {
+				return fmt.Errorf("aggregate state: %w", err)
+			}
+			g.release(s)
 		}
+	}
+	if err := g.evict(); err != nil {
+		return err
 	}
 	if g.out.Len() == 0 {
 		return forwardWatermark(b, g.out, emit)
@@ -206,23 +240,22 @@ func (g *GroupAggregate) Process(b *types.Batch, emit Emit) error {
 	return emit(g.out)
 }
 
-// load gives the group of row i of b (its key in g.keyBuf) a slot of the
-// batch, loaded from the state.
-func (g *GroupAggregate) load(b *types.Batch, i int) (int32, error) {
-	s := int32(len(g.key))
-	key := string(g.keyBuf)
-	g.slotOf[key] = s
-	kg := types.KeyGroup(g.hashes[i], types.DefaultKeyGroups)
-	g.key, g.kg = append(g.key, key), append(g.kg, kg)
-	for j, k := range g.keys {
-		appendValue(g.keyVals[j], b.Cols[k], i)
-	}
-	if int(s) >= g.capacity {
-		g.capacity = max(2*g.capacity, 64)
+// load gives the group whose key is in g.keyBuf a slot, loaded from the
+// state.
+func (g *GroupAggregate) load(kg int) (int32, error) {
+	var s int32
+	if n := len(g.free); n > 0 {
+		s, g.free = g.free[n-1], g.free[:n-1]
+	} else {
+		s = int32(len(g.key))
+		g.key, g.kg, g.rows, g.emitted, g.used = append(g.key, ""), append(g.kg, 0), append(g.rows, 0), append(g.emitted, false), append(g.used, 0)
 		for _, a := range g.aggs {
-			a.Grow(g.capacity)
+			a.Grow(len(g.key))
 		}
 	}
+	key := string(g.keyBuf)
+	g.slotOf[key] = s
+	g.key[s], g.kg[s], g.used[s] = key, kg, 0
 	val, ok, err := g.kv.Get(kg, g.keyBuf)
 	if err != nil {
 		return 0, fmt.Errorf("aggregate state: %w", err)
@@ -231,7 +264,7 @@ func (g *GroupAggregate) load(b *types.Batch, i int) (int32, error) {
 		for _, a := range g.aggs {
 			a.Reset(int(s))
 		}
-		g.rows, g.emitted = append(g.rows, 0), append(g.emitted, false)
+		g.rows[s], g.emitted[s] = 0, false
 		return s, nil
 	}
 	// The entry: the row count, whether the row is out, then each
@@ -240,7 +273,7 @@ func (g *GroupAggregate) load(b *types.Batch, i int) (int32, error) {
 	if n <= 0 || len(val) < n+1 {
 		return 0, fmt.Errorf("aggregate state: a bad entry")
 	}
-	g.rows, g.emitted = append(g.rows, rows), append(g.emitted, val[n] == 1)
+	g.rows[s], g.emitted[s] = rows, val[n] == 1
 	val = val[n+1:]
 	for _, a := range g.aggs {
 		l, n := binary.Uvarint(val)
@@ -255,16 +288,50 @@ func (g *GroupAggregate) load(b *types.Batch, i int) (int32, error) {
 	return s, nil
 }
 
-// store writes slot s's group back to the state, or deletes it when it
-// has no row left.
-func (g *GroupAggregate) store(s int32, live bool) error {
-	g.emitted[s] = live
-	key := unsafeBytes(g.key[s])
-	if !live {
-		return g.kv.Delete(g.kg[s], key)
+// residentGroups sets how many groups stay decoded in memory (0: none,
+// every group goes back to the state after each batch).
+func (g *GroupAggregate) residentGroups(n int) { g.maxResident = n }
+
+// release frees slot s.
+func (g *GroupAggregate) release(s int32) {
+	delete(g.slotOf, g.key[s])
+	g.key[s] = ""
+	for _, a := range g.aggs {
+		a.Reset(int(s))
 	}
+	g.free = append(g.free, s)
+}
+
+// evict writes the least recently used groups back to the state until
+// the resident ones are within three quarters of the bound (all of them
+// when the bound is zero).
+func (g *GroupAggregate) evict() error {
+	if len(g.slotOf) <= g.maxResident {
+		return nil
+	}
+	keep := g.maxResident * 3 / 4
+	var slots []int32
+	for _, s := range g.slotOf {
+		slots = append(slots, s)
+	}
+	sort.Slice(slots, func(i, j int) bool { return g.used[slots[i]] < g.used[slots[j]] })
+	for _, s := range slots[:len(slots)-keep] {
+		if err := g.store(s); err != nil {
+			return err
+		}
+		g.release(s)
+	}
+	return nil
+}
+
+// store writes slot s's group to the state.
+func (g *GroupAggregate) store(s int32) error {
 	v := binary.AppendVarint(g.valBuf[:0], g.rows[s])
-	v = append(v, 1)
+	if g.emitted[s] {
+		v = append(v, 1)
+	} else {
+		v = append(v, 0)
+	}
 	for _, a := range g.aggs {
 		at := len(v)
 		v = append(v, make([]byte, binary.MaxVarintLen64)...)
@@ -275,15 +342,21 @@ func (g *GroupAggregate) store(s int32, live bool) error {
 		v = v[:at+w+n]
 	}
 	g.valBuf = v
-	return g.kv.Put(g.kg[s], key, v)
+	if err := g.kv.Put(g.kg[s], unsafeBytes(g.key[s]), v); err != nil {
+		return fmt.Errorf("aggregate state: %w", err)
+	}
+	return nil
 }
 
 // writeRow appends slot s's row (keys, then results) to out.
 func (g *GroupAggregate) writeRow(out *types.Batch, s int32) error {
 	j := out.Len()
-	row := [1]int32{s}
+	rest := g.key[s]
+	var err error
 	for k := range g.keys {
-		appendVectorRows(out.Cols[k], g.keyVals[k], row[:], j)
+		if rest, err = decodeKey(out.Cols[k], rest); err != nil {
+			return err
+		}
 	}
 	nk := len(g.keys)
 	for k, a := range g.aggs {

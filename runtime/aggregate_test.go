@@ -99,6 +99,7 @@ func TestGroupAggregateStateTTL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	g.residentGroups(0) // as GroupAggregateSpec does with a TTL
 	var got []string
 	emit := func(b *types.Batch) error {
 		b.ForEach(func(i int) {

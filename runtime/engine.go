@@ -1011,7 +1011,7 @@ func (e *Engine) createMaterializedView(ctx context.Context, src string, st sql.
 // pipeline's state settings. release closes the database and removes its
 // directory: call it once the job has ended (or did not start).
 func (e *Engine) attachState(pl *Pipeline, name string) (release func(), err error) {
-	pl.StateTTL = e.settings().stateTTL
+	pl.StateTTL, pl.StateCacheBytes = e.settings().stateTTL, e.opts.StateCacheBytes
 	stateful := false
 	for _, st := range pl.Stages {
 		for _, op := range st.Operators {

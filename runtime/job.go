@@ -53,8 +53,9 @@ type Pipeline struct {
 	// State is the database stateful operators keep their state in (the
 	// caller opens and closes it); nil keeps state in memory. StateTTL,
 	// when positive, expires state not written for that long.
-	State    *state.DB
-	StateTTL time.Duration
+	State           *state.DB
+	StateTTL        time.Duration
+	StateCacheBytes int64
 	// IdleTimeout is source.idle-timeout: a source partition (or a
 	// source without partitions) that has produced no row for this long
 	// stops holding its instance's watermark back until its next row,

@@ -59,6 +59,19 @@ type OperatorContext struct {
 	// StateTTL, when positive, makes state not written for that long
 	// absent ('state.ttl').
 	StateTTL time.Duration
+	// StateCacheBytes is the memory an instance's state may hold (the
+	// state cache's bound, and a bound on what an operator keeps
+	// decoded); 0 is the default.
+	StateCacheBytes int64
+}
+
+// residentGroups is how many groups an aggregation keeps decoded: about
+// one per 512 bytes of the state cache bound, or DefaultResidentGroups.
+func (oc OperatorContext) residentGroups() int {
+	if oc.StateCacheBytes <= 0 {
+		return DefaultResidentGroups
+	}
+	return max(int(oc.StateCacheBytes/512), 16)
 }
 
 // keyedState opens the instance's store of operator op: the key groups

@@ -114,7 +114,7 @@ func (j *Job) newInstance(s, i int, xs []*Exchange) (*instance, error) {
 		var op Operator
 		var err error
 		if spec.NewWith != nil {
-			op, err = spec.NewWith(OperatorContext{Instance: i, Parallelism: n, State: p.State, StateTTL: p.StateTTL})
+			op, err = spec.NewWith(OperatorContext{Instance: i, Parallelism: n, State: p.State, StateTTL: p.StateTTL, StateCacheBytes: p.StateCacheBytes})
 		} else {
 			op, err = spec.New()
 		}
