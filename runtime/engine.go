@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sluice-sql/sluice/broker"
@@ -124,6 +125,9 @@ type Engine struct {
 	opts EngineOptions
 	// stateWG counts the jobs' state databases not yet released.
 	stateWG sync.WaitGroup
+	// lookups counts the queries answered from a materialized view's
+	// index.
+	lookups atomic.Int64
 	// ctx is the context of every job; Close cancels it.
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -716,6 +720,7 @@ func (e *Engine) lookupView(ctx context.Context, p *planner.Physical) (r Result,
 		appendVectorRows(b.Cols[i], full.Cols[c], allRows(full.Len()), 0)
 	}
 	b.SetLen(full.Len())
+	e.lookups.Add(1)
 	r = Result{Columns: p.Schema, Rows: [][]any{}}
 	if len(rest) > 0 && b.Len() > 0 {
 		f, err := NewFilter(andAll(rest), e.exprOptions())
@@ -952,7 +957,10 @@ func (e *Engine) createMaterializedView(ctx context.Context, src string, st sql.
 	if info.OrReplace {
 		return Result{}, sql.Errorf(src, st.Offset, "CREATE OR REPLACE MATERIALIZED VIEW is not supported: drop it first")
 	}
-	opts := map[string]string{"connector": "log", "topic": name, "format": "json"}
+	// A query of the view reads a snapshot of its topic, up to where it
+	// ends when the query starts (its current contents), unless the view
+	// says otherwise ('scan.bounded' = 'false' streams its changes).
+	opts := map[string]string{"connector": "log", "topic": name, "format": "json", "scan.bounded": "true"}
 	for _, o := range st.Dialect.Options {
 		opts[o.Key] = o.Value
 	}
