@@ -145,6 +145,10 @@ type Node struct {
 	// event-time clock is the largest value it has taken. Nil when the
 	// table declares none.
 	Watermark expr.Expr
+	// ProcTime marks a source whose rows reach a processing-time window
+	// (over PROCTIME()): its clock is then the processing time itself,
+	// which must move on even while no row comes.
+	ProcTime bool
 	// Schema is the node's output.
 	Schema types.Schema
 	// Inputs are the edges into the node.
@@ -520,6 +524,12 @@ func (p *Physical) build(root sql.Rel) error {
 	if rankErr != nil {
 		return rankErr
 	}
+	// A processing-time window's sources keep processing time.
+	for _, n := range p.Nodes {
+		if n.Kind == KindWindow && n.Window.ProcTime {
+			markProcTime(n)
+		}
+	}
 	// A SESSION window exists only as a session aggregation's input.
 	for _, n := range p.Nodes {
 		if n.Kind != KindWindow || n.Window.Kind != sql.Session {
@@ -553,6 +563,16 @@ func (p *Physical) build(root sql.Rel) error {
 	}
 	add(sink)
 	return nil
+}
+
+// markProcTime marks the sources feeding n as processing-time sources.
+func markProcTime(n *Node) {
+	if n.Kind == KindSource {
+		n.ProcTime = true
+	}
+	for _, in := range n.Inputs {
+		markProcTime(in.From)
+	}
 }
 
 // consumerOf is the node reading n, or nil.

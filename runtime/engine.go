@@ -624,7 +624,11 @@ func (e *Engine) pipeline(name string, p *planner.Physical, newSink func(connect
 			return Pipeline{}, fmt.Errorf("table %s: %w", src.Table.Name, err)
 		}
 		s := len(stages)
-		stages = append(stages, Stage{Name: fmt.Sprintf("s%d", s+1), Parallelism: src.Parallelism, Schema: src.Schema, NewSource: newSource, Watermark: src.Watermark})
+		st := Stage{Name: fmt.Sprintf("s%d", s+1), Parallelism: src.Parallelism, Schema: src.Schema, NewSource: newSource, Watermark: src.Watermark}
+		if src.ProcTime {
+			st.ProcTimeTick = procTimeTick
+		}
+		stages = append(stages, st)
 		deps = append(deps, nil)
 		if err := walk(src, s); err != nil {
 			return Pipeline{}, err
@@ -633,6 +637,10 @@ func (e *Engine) pipeline(name string, p *planner.Physical, newSink func(connect
 	pl.Stages = orderStages(stages, deps)
 	return pl, nil
 }
+
+// procTimeTick is how often a processing-time source's clock moves on
+// while it has no row: how late a processing-time window may close.
+const procTimeTick = 100 * time.Millisecond
 
 // mvIndexName names a materialized view's index operator in its job.
 const mvIndexName = "mv-index"

@@ -675,3 +675,35 @@ CREATE MATERIALIZED VIEW totals AS SELECT k, SUM(v) AS total FROM src GROUP BY k
 		t.Errorf("the view's job is %s, want running", st)
 	}
 }
+
+// A processing-time window closes on time with no more input: the
+// source's clock moves on while it waits.
+func TestProcTimeWindowClosesWithoutInput(t *testing.T) {
+	e, b := newTestEngine(t, 1)
+	ctx := context.Background()
+	if err := b.CreateTopic("pin", 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Exec(ctx, `
+CREATE TABLE pin (k BIGINT) WITH ('connector'='log', 'topic'='pin', 'format'='json');
+CREATE VIEW pv AS SELECT k, PROCTIME() AS pt FROM pin`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.AppendRecords(ctx, "pin", 0, broker.Record{Value: []byte(`{"k":1}`)}, broker.Record{Value: []byte(`{"k":1}`)}); err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var got [][]any
+	err := e.Run(rctx, "SELECT k, COUNT(*) FROM TUMBLE(pv, pt, INTERVAL '1' SECOND) GROUP BY k, window_start, window_end", func(r Result) error {
+		rows, err := r.Stream.Next(rctx)
+		got = rows
+		return err
+	})
+	if err != nil {
+		t.Fatalf("no window closed: %v", err)
+	}
+	if fmt.Sprint(got) != "[[1 2]]" {
+		t.Fatalf("rows %v, want [[1 2]]", got)
+	}
+}

@@ -86,6 +86,11 @@ type Stage struct {
 	// TIMESTAMP): the stage's event-time clock is its largest value so
 	// far. Nil: the stage has no event time until its source ends.
 	Watermark expr.Expr
+	// ProcTimeTick, when positive, makes the stage's clock processing
+	// time (for processing-time windows), read after every batch and at
+	// least this often while the source has no row, so that windows
+	// close on time with no input.
+	ProcTimeTick time.Duration
 	// Inputs are, for a stage without a source, the stages feeding it and
 	// how their rows reach its instances.
 	Inputs    []StageInput

@@ -20,6 +20,7 @@ import (
 type instance struct {
 	split                 connectors.Split
 	sourceName, chainName string
+	stage                 *Stage
 	stats                 []*stageCounters // input, operators…
 	ops                   []Operator
 	// The input: a source feeding edge from pool, or an exchange
@@ -87,6 +88,7 @@ func (j *Job) newInstance(s, i int, xs []*Exchange) (*instance, error) {
 	}
 	n := j.parallelism(s)
 	in := &instance{
+		stage:      st,
 		split:      connectors.Split{Index: i, Count: n},
 		sourceName: fmt.Sprintf("%ssource[%d]", prefix, i),
 		chainName:  fmt.Sprintf("%schain[%d]", prefix, i),
@@ -236,6 +238,10 @@ func (j *Job) runSource(ctx context.Context, in *instance) (err error) {
 			sc.expire(now)
 			wm, idle = sc.update(), sc.idle
 		}
+		if tick := in.stage.ProcTimeTick; tick > 0 {
+			// Processing time: rows stamped from now on are later.
+			wm = max(wm, j.procNow()-1)
+		}
 		if st.State == connectors.Done {
 			wm, idle = types.EndOfTime, false
 		}
@@ -265,6 +271,12 @@ func (j *Job) runSource(ctx context.Context, in *instance) (err error) {
 		}
 		switch st.State {
 		case connectors.Wait:
+			if tick := in.stage.ProcTimeTick; tick > 0 {
+				if err := j.waitTick(ctx, in.src, tick); err != nil {
+					return err
+				}
+				break
+			}
 			if err := j.waitSource(ctx, in.src, sc); err != nil {
 				return err
 			}
@@ -299,6 +311,29 @@ func (j *Job) waitSource(ctx context.Context, src connectors.Source, sc *sourceC
 		return nil // woken by the idle timeout, not by the end of the job
 	}
 	return err
+}
+
+// waitTick waits for src to have rows, or for tick to pass, when a
+// processing-time stage's clock must move on.
+func (j *Job) waitTick(ctx context.Context, src connectors.Source, tick time.Duration) error {
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := j.clock().AfterFunc(tick, cancel)
+	defer stop()
+	err := src.Wait(wctx)
+	if err != nil && ctx.Err() == nil && wctx.Err() != nil {
+		return nil // the tick: look again
+	}
+	return err
+}
+
+// procNow is the processing time, in TIMESTAMP microseconds: the clock
+// PROCTIME() reads.
+func (j *Job) procNow() int64 {
+	if now := j.p.ExprOptions.Now; now != nil {
+		return now().UnixMicro()
+	}
+	return time.Now().UnixMicro()
 }
 
 // Clock tells the time and calls back when a time comes: the processing
