@@ -159,6 +159,7 @@ type engineJob struct {
 	id        string
 	statement string
 	bounded   bool
+	started   time.Time
 	job       *Job
 }
 
@@ -1110,7 +1111,7 @@ func (e *Engine) insert(src string, st sql.Statement, info sql.StatementInfo) (R
 		return Result{}, err
 	}
 	go func() { <-job.Done(); release() }()
-	j := &engineJob{id: id, statement: st.Text, bounded: bounded(p), job: job}
+	j := &engineJob{id: id, statement: st.Text, bounded: bounded(p), started: time.Now(), job: job}
 	e.mu.Lock()
 	e.mu.jobs[id] = j
 	e.mu.Unlock()

