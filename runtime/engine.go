@@ -66,6 +66,12 @@ type EngineOptions struct {
 	// StateCacheBytes bounds each operator instance's state cache (the
 	// state package's default when zero); state beyond it lives on disk.
 	StateCacheBytes int64
+	// ResumeJobs makes the Engine keep the jobs that INSERT and CREATE
+	// MATERIALIZED VIEW start in the log (with a broker), and start again
+	// from their last checkpoints those a previous Engine on the same
+	// data left running: what a server does. A shell or a script leaves
+	// it unset, so its jobs end with it.
+	ResumeJobs bool
 }
 
 // EnsureDefaults fills the zero fields with their defaults.
