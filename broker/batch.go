@@ -294,6 +294,16 @@ func (b *BatchBuilder) SetProducer(id int64, epoch int16, baseSequence int32) {
 // batches.
 func (b *BatchBuilder) SetAttributes(a int16) { b.attrs = a &^ attrCompressionMask }
 
+// SetTransactional marks the batch as written in a transaction (with
+// SetProducer giving the transactional producer's id and epoch).
+func (b *BatchBuilder) SetTransactional(on bool) {
+	if on {
+		b.attrs |= attrTransactional
+	} else {
+		b.attrs &^= attrTransactional
+	}
+}
+
 // SetBaseTimestamp fixes the base timestamp before the first record is
 // added, so compaction keeps each record's timestamp delta exact.
 func (b *BatchBuilder) SetBaseTimestamp(ts int64) {

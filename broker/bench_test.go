@@ -117,3 +117,66 @@ func BenchmarkSequentialRead(b *testing.B) {
 		b.Fatal(fmt.Sprint("read ", read))
 	}
 }
+
+// benchTxnAppend appends b.N batches of 100 records with 100-byte values
+// to one partition, waiting for each, as one producer: plain, idempotent,
+// or transactional with a commit every commitEvery batches.
+func benchTxnAppend(b *testing.B, transactionalID string, idempotent bool, commitEvery int) {
+	br, err := Open(b.TempDir(), Options{MaintenanceInterval: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer br.Close()
+	if err := br.CreateTopic("bench", 1, nil); err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	var p *Producer
+	if idempotent || transactionalID != "" {
+		if p, err = br.NewProducer(ctx, transactionalID); err != nil {
+			b.Fatal(err)
+		}
+	}
+	const perBatch = 100
+	value := make([]byte, 100)
+	recs := make([]Record, perBatch)
+	for i := range recs {
+		recs[i] = Record{Value: value}
+	}
+	b.SetBytes(perBatch * int64(len(value)))
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		ts := time.Now().UnixMilli()
+		for j := range recs {
+			recs[j].Timestamp = ts
+		}
+		if p != nil {
+			_, err = p.Append(ctx, "bench", 0, recs...)
+		} else {
+			_, err = br.AppendRecords(ctx, "bench", 0, recs...)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		if transactionalID != "" && (i+1)%commitEvery == 0 {
+			if err := p.Commit(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	if transactionalID != "" {
+		if err := p.Commit(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	el := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(perBatch*b.N)/el.Seconds(), "records/s")
+}
+
+func BenchmarkAppendPlain(b *testing.B)      { benchTxnAppend(b, "", false, 0) }
+func BenchmarkAppendIdempotent(b *testing.B) { benchTxnAppend(b, "", true, 0) }
+func BenchmarkAppendTransactional1000(b *testing.B) {
+	benchTxnAppend(b, "bench", false, 1000)
+}

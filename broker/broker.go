@@ -56,6 +56,13 @@ type Options struct {
 	// whole segments; a step always takes at least one segment, whatever
 	// its key count.
 	CleanerMaxKeys int
+	// TransactionTimeout is how long a transaction may stay open before
+	// the broker aborts it and fences its producer; default
+	// DefaultTransactionTimeout. The check runs with the maintenance pass
+	// (and AbortExpiredTransactions), so an abort may come up to one
+	// MaintenanceInterval late. A transaction open when the broker starts
+	// gets a whole timeout from the start.
+	TransactionTimeout time.Duration
 	// Owner describes this process in the data directory's lock file, for
 	// the error another process gets; default "process <pid>".
 	Owner string
@@ -78,6 +85,9 @@ func (o *Options) EnsureDefaults() {
 	if o.CleanerMaxKeys == 0 {
 		o.CleanerMaxKeys = 1 << 20
 	}
+	if o.TransactionTimeout == 0 {
+		o.TransactionTimeout = DefaultTransactionTimeout
+	}
 	if o.Owner == "" {
 		o.Owner = fmt.Sprintf("process %d", os.Getpid())
 	}
@@ -90,6 +100,9 @@ func (o *Options) Validate() error {
 	}
 	if o.CleanerMaxKeys < 1 {
 		return fmt.Errorf("broker: cleaner max keys %d is below 1", o.CleanerMaxKeys)
+	}
+	if o.TransactionTimeout < 0 {
+		return fmt.Errorf("broker: transaction timeout %v is negative", o.TransactionTimeout)
 	}
 	return nil
 }
@@ -151,6 +164,7 @@ type Broker struct {
 	recovery []RecoveryEvent
 
 	groups groupOffsets
+	txns   coordinator
 
 	maintStop chan struct{}
 	maintDone chan struct{}
@@ -264,7 +278,20 @@ func (b *Broker) open() error {
 			return err
 		}
 	}
-	return b.groups.load(b)
+	if err := b.groups.load(b); err != nil {
+		return err
+	}
+	return b.txns.load(context.Background(), b)
+}
+
+// checkOpen returns ErrClosed once Close has begun.
+func (b *Broker) checkOpen() error {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if b.mu.closed {
+		return ErrClosed
+	}
+	return nil
 }
 
 func (b *Broker) openTopic(dir string) (*topic, error) {
@@ -624,11 +651,25 @@ func (b *Broker) Partitions(name string) (int, error) {
 // called exactly once: on failure at once, otherwise when the batch is
 // durable (or, under an fsync interval, written). done may be called on
 // the partition's sync goroutine and must not block.
+//
+// A transactional batch (see BatchBuilder.SetTransactional) is checked
+// against its transactional id's epoch and adds the partition to the open
+// transaction, starting one if none is; the first batch of a transaction
+// in a partition therefore waits, inside AppendAsync, for that to be
+// recorded durably.
 func (b *Broker) AppendAsync(topic string, partition int32, batch []byte, done func(AppendResult)) {
 	p, err := b.partition(topic, partition)
 	if err != nil {
 		done(AppendResult{Err: err})
 		return
+	}
+	if h, err := ParseBatchHeader(batch); err == nil && h.IsTransactional() && !h.IsControl() && h.ProducerID >= 0 {
+		unlock, err := b.txns.beginAppend(ProducerID(h.ProducerID), Epoch(h.ProducerEpoch), TopicPartition{topic, partition})
+		if err != nil {
+			done(AppendResult{Err: err})
+			return
+		}
+		defer unlock()
 	}
 	p.append(batch, done)
 }
@@ -664,12 +705,25 @@ func (b *Broker) AppendRecords(ctx context.Context, topic string, partition int3
 // buf if it is large enough. Every batch returned is checked and below the
 // high watermark. At the high watermark it returns no batches; before the
 // log start or past the high watermark it returns ErrOffsetOutOfRange.
+//
+// Fetch reads at ReadUncommitted: it returns every batch below the high
+// watermark, including control batches and those of open and aborted
+// transactions.
 func (b *Broker) Fetch(topic string, partition int32, offset int64, maxBytes int, buf []byte) (FetchResult, error) {
+	return b.FetchIsolated(topic, partition, offset, maxBytes, ReadUncommitted, buf)
+}
+
+// FetchIsolated is Fetch at an isolation level. At ReadCommitted no batch
+// at or past the last stable offset is returned, and the result lists the
+// aborted transactions whose batches it holds, so the caller can drop
+// them (Reader does); like Kafka's fetch, it returns batches as they are
+// on disk, control batches included.
+func (b *Broker) FetchIsolated(topic string, partition int32, offset int64, maxBytes int, iso IsolationLevel, buf []byte) (FetchResult, error) {
 	p, err := b.partition(topic, partition)
 	if err != nil {
 		return FetchResult{}, err
 	}
-	return p.fetch(offset, maxBytes, buf)
+	return p.fetch(offset, maxBytes, iso, buf)
 }
 
 // Wait blocks until the partition holds a record at or after offset (its
@@ -680,7 +734,19 @@ func (b *Broker) Wait(ctx context.Context, topic string, partition int32, offset
 	if err != nil {
 		return err
 	}
-	return p.waitFor(ctx, offset)
+	return p.waitFor(ctx, offset, ReadUncommitted)
+}
+
+// LastStableOffset returns a partition's last stable offset: the first
+// offset of its earliest transaction without a durable commit or abort
+// marker, or the high watermark if there is none. ReadCommitted reads stop
+// there.
+func (b *Broker) LastStableOffset(topic string, partition int32) (int64, error) {
+	p, err := b.partition(topic, partition)
+	if err != nil {
+		return 0, err
+	}
+	return p.lso.Load(), nil
 }
 
 // Offsets returns the first offset a partition holds and its high watermark.

@@ -84,6 +84,12 @@ func (p *partition) compact(now time.Time, maxKeys int, force bool) (CompactStat
 	p.flush()
 	all := *p.segs.Load()
 	segs := all[:sealedPrefix(all)]
+	// Only what lies below the last stable offset has a final outcome:
+	// a record of an open transaction must neither supersede an older
+	// value (the transaction may abort) nor be removed.
+	for lso := p.lso.Load(); len(segs) > 0 && segs[len(segs)-1].next > lso; {
+		segs = segs[:len(segs)-1]
+	}
 	if len(segs) == 0 {
 		return st, nil
 	}
@@ -154,7 +160,7 @@ func (p *partition) compact(now time.Time, maxKeys int, force bool) (CompactStat
 func (p *partition) mapKeys(segs []*segment, h keyHasher, maxKeys int) (map[keyHash]int64, int, error) {
 	latest := make(map[keyHash]int64)
 	for i, s := range segs {
-		err := forEachRecord(s, func(r *Record) { latest[h.sum(r.Key)] = r.Offset })
+		err := forEachRecord(s, p.abortedIn(s), func(r *Record) { latest[h.sum(r.Key)] = r.Offset })
 		if err != nil {
 			return nil, 0, err
 		}
@@ -167,9 +173,30 @@ func (p *partition) mapKeys(segs []*segment, h keyHasher, maxKeys int) (map[keyH
 	return latest, len(segs), nil
 }
 
+// abortedIn returns the aborted transactions with records in sealed
+// segment s.
+func (p *partition) abortedIn(s *segment) []AbortedTransaction {
+	return p.aborted.Load().overlapping(s.base, s.next)
+}
+
+// abortedBatch reports whether h belongs to one of the aborted
+// transactions.
+func abortedBatch(aborted []AbortedTransaction, h *BatchHeader) bool {
+	if !h.IsTransactional() {
+		return false
+	}
+	for i := range aborted {
+		if aborted[i].Covers(h) {
+			return true
+		}
+	}
+	return false
+}
+
 // forEachRecord calls fn for every record of a sealed segment, checking
-// each batch; control batches are skipped.
-func forEachRecord(s *segment, fn func(*Record)) error {
+// each batch; control batches and those of the aborted transactions are
+// skipped.
+func forEachRecord(s *segment, aborted []AbortedTransaction, fn func(*Record)) error {
 	sc := newScanner(s.log, s.name, 0, s.readable.Load(), true)
 	var it RecordIter
 	var r Record
@@ -181,7 +208,7 @@ func forEachRecord(s *segment, fn func(*Record)) error {
 		if err != nil {
 			return err
 		}
-		if h.IsControl() {
+		if h.IsControl() || abortedBatch(aborted, &h) {
 			continue
 		}
 		if err := it.Reset(batch); err != nil {
@@ -196,6 +223,22 @@ func forEachRecord(s *segment, fn func(*Record)) error {
 	}
 }
 
+// forEachBatch calls fn with the header of every batch of a sealed
+// segment, checking each.
+func forEachBatch(s *segment, fn func(*BatchHeader)) error {
+	sc := newScanner(s.log, s.name, 0, s.readable.Load(), true)
+	for {
+		h, _, err := sc.next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		fn(&h)
+	}
+}
+
 // cleanSegment rewrites s without superseded records and expired
 // tombstones. It returns nil when nothing would be removed.
 func (p *partition) cleanSegment(s *segment, h keyHasher, latest map[keyHash]int64, horizon int64) (*segment, int64, error) {
@@ -206,8 +249,19 @@ func (p *partition) cleanSegment(s *segment, h keyHasher, latest map[keyHash]int
 		}
 		return r.Value != nil || !dropTombstones
 	}
+	// Records of aborted transactions are removed whole: no reader may
+	// ever see them (read_uncommitted readers lose them too, as in Kafka).
+	// Transaction markers are kept.
+	aborted := p.abortedIn(s)
 	removed := int64(0)
-	if err := forEachRecord(s, func(r *Record) {
+	if err := forEachBatch(s, func(h *BatchHeader) {
+		if abortedBatch(aborted, h) {
+			removed += int64(h.NumRecords)
+		}
+	}); err != nil {
+		return nil, 0, err
+	}
+	if err := forEachRecord(s, aborted, func(r *Record) {
 		if !keep(r) {
 			removed++
 		}
@@ -258,6 +312,10 @@ func (p *partition) cleanSegment(s *segment, h keyHasher, latest map[keyHash]int
 			if err := write(batch, &hd); err != nil {
 				return fail(err)
 			}
+			continue
+		}
+		if abortedBatch(aborted, &hd) {
+			lastDropped = &hd
 			continue
 		}
 		if err := it.Reset(batch); err != nil {

@@ -13,6 +13,10 @@
 //	00000000000000000000.index      sparse offset index (offset -> byte position)
 //	00000000000000000000.timeindex  sparse time index (max timestamp -> offset)
 //
+// The internal topics __consumer_offsets (group offsets) and
+// __transaction_state (the transaction coordinator's state, see
+// Transactions) are topics like the others, compacted.
+//
 // Only the last segment takes appends. Batches are stored exactly as a
 // Kafka client would send or receive them (see batch.go), so a fetch is a
 // read of the file, never a re-encoding.
@@ -43,6 +47,49 @@
 //   - Retention and compaction work only on sealed segments and swap files
 //     by rename, so appends are never blocked by them and a crash leaves
 //     either the old file or the new one.
+//   - Readers at ReadCommitted never see at or past the last stable
+//     offset (LSO), which is at most the high watermark, nor a batch of
+//     an aborted transaction; no reader ever gets a control record. A
+//     transaction holds the LSO back until its marker is durable, so
+//     nothing a read_committed reader saw can be taken back by a crash.
+//   - A transaction's outcome is decided by one durable record in
+//     __transaction_state (PrepareCommit or PrepareAbort) before any of
+//     its markers is written; markers are written to every partition it
+//     touched and are durable before CommitTransaction or
+//     AbortTransaction returns.
+//   - A batch of an older epoch than its producer's current one is never
+//     written: the epoch check and the write happen under the
+//     transactional id's lock, and the markers that end a fenced
+//     producer's transaction carry the new epoch.
+//   - Compaction and retention work only below the LSO. Compaction
+//     removes the records of aborted transactions, never lets one
+//     supersede another record, and keeps every control batch.
+//
+// # Transactions
+//
+// Producers (InitProducer, or the Producer helper) get a producer id and
+// an epoch; batches carry them with a sequence number, and transactional
+// ones the transactional attribute, in the v2 batch header as Kafka
+// clients send them. Each partition rebuilds its producer state (epochs,
+// sequences, open transactions, the aborted-transactions index) from the
+// log when it opens (producer_state.go). The coordinator (transactions.go)
+// keeps each transactional id's producer id, epoch, state and partitions
+// in the compacted internal topic __transaction_state, created by the
+// first transactional InitProducer, and replays it on open.
+//
+// Recovery rules, applied by Open:
+//
+//   - A transaction whose PrepareCommit or PrepareAbort is in the log is
+//     finished: its missing markers are written (a marker is written only
+//     where the transaction is still open, so this is idempotent).
+//   - A transaction still Ongoing stays open, holding the LSO, until its
+//     producer commits or aborts it with the id and epoch it had (a sink
+//     recovering a checkpoint commits it), until InitProducer with the
+//     same transactional id aborts it and fences the old epoch, or until
+//     Options.TransactionTimeout passes, counted from Open: a crash alone
+//     never aborts a transaction whose producer may come back for it.
+//   - A transaction open in a partition that no transactional id owns at
+//     that epoch cannot be ended by anyone and is aborted at once.
 //
 // # Durability policy
 //

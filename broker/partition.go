@@ -65,12 +65,19 @@ type partition struct {
 		spare    []waiter // recycled waiter slice
 		failed   error    // set when the partition can no longer take appends
 		closed   bool
+		// producers is the idempotence and transaction state
+		// (producer_state.go), changed as batches are written.
+		producers producerState
 	}
 	segs atomic.Pointer[[]*segment]
 	hw   atomic.Int64 // offsets below it are readable and, by default, durable
 	// assigned mirrors mu.next for readers: no batch on disk may reach
 	// it, which catches a damaged base offset (outside the checksum).
 	assigned atomic.Int64
+	// lso is the last stable offset: at most hw, published with it.
+	lso atomic.Int64
+	// aborted is the aborted-transactions index, replaced under mu.
+	aborted atomic.Pointer[abortedIndex]
 
 	notifyMu sync.Mutex
 	notify   chan struct{} // closed and replaced when hw moves or the partition closes
@@ -228,6 +235,8 @@ func openPartition(b *Broker, topic string, id int32, dir string, cfg *atomic.Po
 	p.assigned.Store(act.next)
 	p.hw.Store(act.next)
 	p.segs.Store(&segs)
+	p.loadProducerState(segs)
+	p.lso.Store(p.mu.producers.lso(act.next))
 	go p.syncLoop()
 	return p, nil
 }
@@ -280,6 +289,12 @@ func (p *partition) config() *TopicConfig { return p.cfg.Load() }
 // with the result: at once on failure, and otherwise when the batch is
 // durable (default policy) or written (interval policy). done may run on
 // the partition's syncer goroutine: it must not block.
+//
+// A batch of an idempotent or transactional producer is checked against
+// the producer's state first: an older epoch is fenced, a sequence gap
+// refused, and a retry of one of its recent batches is acknowledged with
+// the offsets the first copy got, once that is durable, without writing it
+// again.
 func (p *partition) append(batch []byte, done func(AppendResult)) {
 	h, err := CheckBatch(batch)
 	if err != nil {
@@ -295,7 +310,6 @@ func (p *partition) append(batch []byte, done func(AppendResult)) {
 		done(AppendResult{Err: fmt.Errorf("%s/%d: %w", p.topic, p.id, err)})
 		return
 	}
-	interval := p.b.opts.FsyncInterval > 0
 
 	p.mu.Lock()
 	if err := p.appendable(); err != nil {
@@ -303,29 +317,63 @@ func (p *partition) append(batch []byte, done func(AppendResult)) {
 		done(AppendResult{Err: err})
 		return
 	}
-	now := p.b.opts.Clock.Now()
-	if err := p.maybeRoll(len(batch), h.LastOffsetDelta, now, cfg); err != nil {
+	dup, err := p.mu.producers.checkProducer(&h)
+	if err != nil {
+		p.mu.Unlock()
+		done(AppendResult{Err: fmt.Errorf("%s/%d: %w", p.topic, p.id, err)})
+		return
+	}
+	if dup != nil {
+		setBaseOffset(batch, dup.base)
+		res := AppendResult{BaseOffset: dup.base, LastOffset: dup.last}
+		if p.b.opts.FsyncInterval > 0 || p.hw.Load() > dup.last {
+			p.mu.Unlock()
+			done(res)
+			return
+		}
+		// The first copy is written but not yet durable: acknowledge the
+		// retry with it.
+		p.finishLocked(res, done)
+		return
+	}
+	if err := p.writeLocked(batch, &h, cfg); err != nil {
 		p.mu.Unlock()
 		done(AppendResult{Err: err})
 		return
+	}
+	p.mu.producers.applyData(&h)
+	p.finishLocked(AppendResult{BaseOffset: h.BaseOffset, LastOffset: h.LastOffset()}, done)
+}
+
+// writeLocked gives a checked batch its offsets and writes it to the
+// active segment, rolling first if needed. Called with mu held.
+func (p *partition) writeLocked(batch []byte, h *BatchHeader, cfg *TopicConfig) error {
+	now := p.b.opts.Clock.Now()
+	if err := p.maybeRoll(len(batch), h.LastOffsetDelta, now, cfg); err != nil {
+		return err
 	}
 	h.BaseOffset = p.mu.next
 	setBaseOffset(batch, h.BaseOffset)
 	act := p.mu.active
-	if err := act.append(batch, &h); err != nil {
+	if err := act.append(batch, h); err != nil {
 		if act.size != mustSize(act) {
 			p.mu.failed = fmt.Errorf("%s/%d failed: %w", p.topic, p.id, err)
 		}
-		p.mu.Unlock()
-		done(AppendResult{Err: err})
-		return
+		return err
 	}
 	p.mu.next = h.NextOffset()
 	p.assigned.Store(p.mu.next)
-	res := AppendResult{BaseOffset: h.BaseOffset, LastOffset: h.LastOffset()}
-	if interval {
+	return nil
+}
+
+// finishLocked arranges for done to get res once what is written is
+// durable (default policy) or at once (interval policy), and unlocks mu.
+func (p *partition) finishLocked(res AppendResult, done func(AppendResult)) {
+	if p.b.opts.FsyncInterval > 0 {
+		act := p.mu.active
 		act.readable.Store(act.size)
 		p.hw.Store(p.mu.next)
+		p.publishLSOLocked()
 		p.mu.Unlock()
 		p.wake()
 		done(res)
@@ -337,6 +385,136 @@ func (p *partition) append(batch []byte, done func(AppendResult)) {
 	case p.syncReq <- struct{}{}:
 	default:
 	}
+}
+
+// publishLSOLocked recomputes the last stable offset from the high
+// watermark. Called with mu held, after hw moves and before readers are
+// woken.
+func (p *partition) publishLSOLocked() {
+	p.lso.Store(p.mu.producers.lso(p.hw.Load()))
+}
+
+// appendMarker writes the control batch that ends producer id's open
+// transaction in this partition: a commit or an abort marker, with epoch,
+// which must not be older than the producer's here. done gets the
+// marker's offset once it is durable. If the producer has no transaction
+// open here (nothing was written in it, or the marker is already in the
+// log: a retried commit), nothing is written, older epochs are fenced from
+// now on, and done gets offsets -1 at once.
+func (p *partition) appendMarker(id ProducerID, epoch Epoch, commit bool, done func(AppendResult)) {
+	cfg := p.config()
+	p.mu.Lock()
+	if err := p.appendable(); err != nil {
+		p.mu.Unlock()
+		done(AppendResult{Err: err})
+		return
+	}
+	st := &p.mu.producers
+	e := st.producers[id]
+	if e != nil && epoch < e.epoch {
+		p.mu.Unlock()
+		done(AppendResult{Err: fmt.Errorf("%s/%d: %w: marker of producer %d has epoch %d, the partition has seen %d", p.topic, p.id, ErrProducerFenced, id, epoch, e.epoch)})
+		return
+	}
+	if !st.hasOpen(id) {
+		if e != nil && epoch > e.epoch {
+			e.newEpoch(epoch)
+		}
+		p.mu.Unlock()
+		done(AppendResult{BaseOffset: -1, LastOffset: -1})
+		return
+	}
+	batch := markerBatch(id, epoch, commit, p.b.opts.Clock.Now().UnixMilli())
+	h, err := ParseBatchHeader(batch)
+	if err == nil {
+		err = p.writeLocked(batch, &h, cfg)
+	}
+	if err != nil {
+		p.mu.Unlock()
+		done(AppendResult{Err: err})
+		return
+	}
+	if a, ok := st.applyMarker(id, epoch, commit, h.BaseOffset); ok {
+		p.aborted.Store(p.aborted.Load().withAborted(a))
+	}
+	p.finishLocked(AppendResult{BaseOffset: h.BaseOffset, LastOffset: h.LastOffset()}, done)
+}
+
+// openTxns lists the transactions open in the partition.
+func (p *partition) openTxns() []openTxn {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.mu.producers.openTxns()
+}
+
+// loadProducerState rebuilds the producer state and the aborted index
+// from the batch headers of segs, and the record of each control batch.
+// Batches of producers are checked whole (their checksum) before they
+// count, so a damaged header cannot invent a transaction; damage stops the
+// scan of that segment with a warning, and is reported to whoever reads
+// there.
+func (p *partition) loadProducerState(segs []*segment) {
+	p.mu.producers = newProducerState()
+	st := &p.mu.producers
+	idx := &abortedIndex{}
+	var hb [batchHeaderSize]byte
+	var buf []byte
+	for _, s := range segs {
+		limit := s.readable.Load()
+		pos, prev := int64(0), s.base
+		scan := func() error {
+			for pos < limit {
+				if limit-pos < batchHeaderSize {
+					return &CorruptionError{File: s.name, Pos: pos, Err: errTruncated}
+				}
+				if _, err := s.log.ReadAt(hb[:], pos); err != nil {
+					return err
+				}
+				h, err := ParseBatchHeader(hb[:])
+				if err == nil {
+					err = s.checkOffsets(&h, prev)
+				}
+				if err == nil && int64(h.Size()) > limit-pos {
+					err = errTruncated
+				}
+				if err != nil {
+					return &CorruptionError{File: s.name, Pos: pos, Err: err}
+				}
+				if h.ProducerID >= 0 || h.IsTransactional() || h.IsControl() {
+					if cap(buf) < h.Size() {
+						buf = make([]byte, h.Size())
+					}
+					b := buf[:h.Size()]
+					if _, err := s.log.ReadAt(b, pos); err != nil {
+						return err
+					}
+					if _, err := CheckBatch(b); err != nil {
+						return &CorruptionError{File: s.name, Pos: pos, Err: err}
+					}
+					if h.IsControl() {
+						marker, commit, err := markerKind(b)
+						if err != nil {
+							return &CorruptionError{File: s.name, Pos: pos, Err: err}
+						}
+						if marker && h.ProducerID >= 0 {
+							if a, ok := st.applyMarker(ProducerID(h.ProducerID), Epoch(h.ProducerEpoch), commit, h.BaseOffset); ok {
+								idx = idx.withAborted(a)
+							}
+						}
+					} else {
+						st.applyData(&h)
+					}
+				}
+				pos += int64(h.Size())
+				prev = h.NextOffset()
+			}
+			return nil
+		}
+		if err := scan(); err != nil {
+			p.b.opts.Logger.Warn("reading producer state stopped at damage", "segment", s.name, "err", err)
+		}
+	}
+	p.aborted.Store(idx)
 }
 
 func mustSize(s *segment) int64 {
@@ -517,6 +695,9 @@ func (p *partition) syncRound(sealOnly bool) {
 		if !sealOnly {
 			act.readable.Store(size)
 			p.hw.Store(end)
+			p.mu.Lock()
+			p.publishLSOLocked()
+			p.mu.Unlock()
 		}
 		p.wake()
 		for _, w := range waiters {
@@ -637,20 +818,35 @@ type FetchResult struct {
 	NextOffset     int64
 	HighWatermark  int64
 	LogStartOffset int64
+	// LastStableOffset is the partition's last stable offset: below it
+	// every transaction has a durable outcome.
+	LastStableOffset int64
+	// AbortedTransactions, for a ReadCommitted fetch, lists the aborted
+	// transactions with records among Batches, in marker order: a
+	// read_committed reader drops each transactional batch that one of
+	// them Covers, as Kafka's clients do with a fetch response's list.
+	AbortedTransactions []AbortedTransaction
 }
 
 // fetch reads whole batches from offset, at most maxBytes unless the first
-// batch alone is larger, into buf. At the high watermark it returns no
-// batches.
-func (p *partition) fetch(offset int64, maxBytes int, buf []byte) (FetchResult, error) {
+// batch alone is larger, into buf. It returns no batches at the high
+// watermark, or for ReadCommitted at the last stable offset.
+func (p *partition) fetch(offset int64, maxBytes int, iso IsolationLevel, buf []byte) (FetchResult, error) {
+	// The LSO is published after the high watermark it was computed from,
+	// so loading it first keeps lso <= hw.
+	lso := p.lso.Load()
 	hw := p.hw.Load()
-	res := FetchResult{HighWatermark: hw, NextOffset: offset}
+	res := FetchResult{HighWatermark: hw, LastStableOffset: lso, NextOffset: offset}
 	start := p.logStart()
 	res.LogStartOffset = start
 	if offset < start || offset > hw {
 		return res, fmt.Errorf("%s/%d: %w: offset %d, the partition holds %d to %d", p.topic, p.id, ErrOffsetOutOfRange, offset, start, hw)
 	}
-	if offset == hw {
+	limit := hw
+	if iso == ReadCommitted {
+		limit = lso
+	}
+	if offset >= limit {
 		return res, nil
 	}
 	s, err := p.acquireSegment(offset)
@@ -658,7 +854,7 @@ func (p *partition) fetch(offset int64, maxBytes int, buf []byte) (FetchResult, 
 		return res, err
 	}
 	defer s.release()
-	batches, next, err := s.read(offset, hw, p.assigned.Load(), maxBytes, buf)
+	batches, next, err := s.read(offset, limit, p.assigned.Load(), maxBytes, buf)
 	if err != nil {
 		return res, fmt.Errorf("%s/%d: %w", p.topic, p.id, err)
 	}
@@ -671,6 +867,13 @@ func (p *partition) fetch(offset int64, maxBytes int, buf []byte) (FetchResult, 
 			Err: fmt.Errorf("%w: no batch holds offset %d, below the high watermark %d", ErrCorruptBatch, offset, hw)})
 	}
 	res.Batches, res.NextOffset = batches, next
+	if iso == ReadCommitted {
+		first := offset
+		if h, err := ParseBatchHeader(batches); err == nil {
+			first = h.BaseOffset
+		}
+		res.AbortedTransactions = p.aborted.Load().overlapping(first, next)
+	}
 	return res, nil
 }
 
@@ -738,14 +941,18 @@ func (s *segment) read(offset, hw, assigned int64, maxBytes int, buf []byte) ([]
 	return buf[:end], next, nil
 }
 
-// waitFor blocks until the high watermark passes offset, the context ends
-// or the partition closes.
-func (p *partition) waitFor(ctx context.Context, offset int64) error {
+// waitFor blocks until the high watermark (for ReadCommitted, the last
+// stable offset) passes offset, the context ends or the partition closes.
+func (p *partition) waitFor(ctx context.Context, offset int64, iso IsolationLevel) error {
+	end := &p.hw
+	if iso == ReadCommitted {
+		end = &p.lso
+	}
 	for {
 		p.notifyMu.Lock()
 		ch := p.notify
 		p.notifyMu.Unlock()
-		if p.hw.Load() > offset {
+		if end.Load() > offset {
 			return nil
 		}
 		p.mu.Lock()

@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"context"
 	"errors"
 	"time"
 )
@@ -22,6 +23,9 @@ func (b *Broker) maintain() {
 		}
 		if _, err := b.compact(false); err != nil {
 			b.opts.Logger.Warn("compaction", "err", err)
+		}
+		if _, err := b.AbortExpiredTransactions(context.Background()); err != nil {
+			b.opts.Logger.Warn("aborting expired transactions", "err", err)
 		}
 	}
 }
@@ -120,6 +124,11 @@ func (p *partition) enforceRetention(now time.Time) (int, error) {
 			drop++
 		}
 	}
+	// Never remove a segment reaching the last stable offset: an open
+	// transaction's first records would go, and with them what its
+	// outcome applies to.
+	for lso := p.lso.Load(); drop > 0 && segs[drop-1].next > lso; drop-- {
+	}
 	if drop == 0 {
 		return 0, nil
 	}
@@ -151,6 +160,7 @@ func (p *partition) removeSegments(gone []*segment) error {
 	cur := *p.segs.Load()
 	segs := append([]*segment(nil), cur[len(gone):]...)
 	p.segs.Store(&segs)
+	p.aborted.Store(p.aborted.Load().since(segs[0].base))
 	p.mu.Unlock()
 	var errs []error
 	for _, s := range gone {

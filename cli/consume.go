@@ -36,10 +36,12 @@ type consumeOptions struct {
 	timeout       time.Duration // 0: none
 	printKey      bool
 	sep           string
+	isolation     broker.IsolationLevel
 }
 
 func (a *app) topicConsumeCommand() *cobra.Command {
 	o := consumeOptions{sep: "\t"}
+	isolation := broker.ReadCommitted.String()
 	cmd := &cobra.Command{
 		Use:   "consume NAME",
 		Short: "Print a topic's records, one value per line",
@@ -62,7 +64,13 @@ each partition every second and at exit, so the next consume with the same
 group continues exactly where this one stopped.
 
 Without --max or --timeout, consume waits for new records until
-interrupted (Ctrl-C or SIGTERM).`,
+interrupted (Ctrl-C or SIGTERM).
+
+--isolation read_committed (the default, as for Sluice's own sources)
+prints only what committed transactions and plain appends wrote, and
+stops at a partition's last stable offset until the transaction open
+there ends; read_uncommitted prints every record, including those of
+open and aborted transactions. Transaction markers are never printed.`,
 		Example: `  sluice topic consume orders --from-beginning --timeout 1s
   sluice topic consume orders --group audit --max 100
   sluice topic consume scores --partition 2 --offset 40 --print-key --key-separator =`,
@@ -98,6 +106,11 @@ interrupted (Ctrl-C or SIGTERM).`,
 			if f.Changed("key-separator") && !o.printKey {
 				return usagef("--key-separator needs --print-key")
 			}
+			iso, err := broker.ParseIsolationLevel(isolation)
+			if err != nil {
+				return usagef("--isolation %s: use read_committed or read_uncommitted", isolation)
+			}
+			o.isolation = iso
 			return a.consume(cmd.Context(), args[0], o)
 		},
 	}
@@ -110,6 +123,7 @@ interrupted (Ctrl-C or SIGTERM).`,
 	f.DurationVar(&o.timeout, "timeout", 0, "exit once no record has arrived for this `duration`")
 	f.BoolVar(&o.printKey, "print-key", false, "print each record as KEY SEP VALUE")
 	f.StringVar(&o.sep, "key-separator", "\t", "the `SEP` between key and value with --print-key")
+	f.StringVar(&isolation, "isolation", isolation, "`level`: read_committed (only committed transactions) or read_uncommitted")
 	return cmd
 }
 
@@ -239,9 +253,10 @@ func (a *app) consume(ctx context.Context, name string, o consumeOptions) (err e
 // with the position in each partition of what it holds and of what has
 // been flushed.
 type consumeOutput struct {
-	max      int64
-	printKey bool
-	sep      []byte
+	max       int64
+	printKey  bool
+	sep       []byte
+	isolation broker.IsolationLevel
 
 	mu struct {
 		sync.Mutex
@@ -255,7 +270,7 @@ type consumeOutput struct {
 }
 
 func newConsumeOutput(w io.Writer, starts []int64, o consumeOptions) *consumeOutput {
-	out := &consumeOutput{max: o.max, printKey: o.printKey, sep: []byte(o.sep)}
+	out := &consumeOutput{max: o.max, printKey: o.printKey, sep: []byte(o.sep), isolation: o.isolation}
 	out.mu.w = bufio.NewWriterSize(w, 64<<10)
 	out.mu.last = time.Now()
 	out.mu.pos = append([]int64(nil), starts...)
@@ -267,7 +282,7 @@ func newConsumeOutput(w io.Writer, starts []int64, o consumeOptions) *consumeOut
 // from offset start until ctx ends or --max is reached; the error it
 // returns is a failure to read or to write.
 func (o *consumeOutput) readPartition(ctx context.Context, b *broker.Broker, topic string, part int32, i int, start int64) error {
-	r := b.NewReader(topic, part, start)
+	r := b.NewReader(topic, part, start, broker.WithIsolation(o.isolation))
 	for {
 		select {
 		case <-ctx.Done():
