@@ -115,7 +115,7 @@ A data directory is used by one process at a time.`,
 			// On a terminal, bare sluice is the shell; elsewhere (a
 			// script, a pipe) it prints help rather than read stdin.
 			if interactive(a.env.Stdin) {
-				return a.shell(cmd.Context(), tableRenderer{}, 0)
+				return a.shell(cmd.Context(), tableRenderer{}, 0, "")
 			}
 			return cmd.Help()
 		},
@@ -140,7 +140,8 @@ A data directory is used by one process at a time.`,
 			"acknowledges an append once written and fsyncs every interval, so a machine\n"+
 			"crash can lose up to that much acknowledged data (a process crash loses none)")
 
-	root.AddCommand(a.runCommand(), a.shellCommand(), a.topicCommand(), a.benchCommand(), a.versionCommand())
+	root.AddCommand(a.runCommand(), a.shellCommand(), a.topicCommand(), a.benchCommand(), a.versionCommand(),
+		a.serverCommand(), a.submitCommand(), a.jobsCommand())
 	return root
 }
 

@@ -14,7 +14,9 @@ import (
 	"github.com/peterh/liner"
 	"github.com/spf13/cobra"
 
+	"github.com/sluice-sql/sluice/broker"
 	"github.com/sluice-sql/sluice/runtime"
+	"github.com/sluice-sql/sluice/server"
 	"github.com/sluice-sql/sluice/sql"
 )
 
@@ -31,6 +33,7 @@ func (a *app) shellCommand() *cobra.Command {
 	var (
 		format      string
 		parallelism int
+		serverURL   string
 	)
 	cmd := &cobra.Command{
 		Use:   "shell",
@@ -49,9 +52,15 @@ the end of the shell.
 
 When standard input is not a terminal, the shell reads statements from it
 without prompts, carries on after an error, and exits at the end of the
-input, with status 1 if any statement failed.`,
+input, with status 1 if any statement failed.
+
+With --server, statements run on that sluice server instead: jobs keep
+running there after the shell exits, and Ctrl-C stops a SELECT on the
+server. Without it, a data directory that a running server owns is
+used through that server, which the shell says on standard error.`,
 		Example: `  sluice shell
-  sluice --data ./d shell < statements.sql`,
+  sluice --data ./d shell < statements.sql
+  sluice shell --server http://127.0.0.1:8080`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			r, err := newRenderer(format)
@@ -61,12 +70,16 @@ input, with status 1 if any statement failed.`,
 			if parallelism < 0 {
 				return usagef("--parallelism must be at least 1, or 0 for the number of cores")
 			}
-			return a.shell(cmd.Context(), r, parallelism)
+			if serverURL != "" && cmd.Flags().Changed("parallelism") {
+				return usagef("--parallelism is for an embedded engine: a server's jobs run with its own")
+			}
+			return a.shell(cmd.Context(), r, parallelism, serverURL)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&format, "format", "table", "how SELECT results print: table, json or csv")
 	f.IntVar(&parallelism, "parallelism", 0, "instances of every job (0: the number of cores)")
+	f.StringVar(&serverURL, "server", "", "run the statements on the sluice server at `URL` instead of an embedded engine")
 	return cmd
 }
 
@@ -82,22 +95,44 @@ func interactive(r io.Reader) bool {
 }
 
 // shell opens the data directory and an engine on it and runs the shell
-// loop on standard input until it ends.
-func (a *app) shell(ctx context.Context, r renderer, parallelism int) (err error) {
+// loop on standard input until it ends. With serverURL, or when a
+// running server owns the data directory, it runs the statements on
+// that server instead.
+func (a *app) shell(ctx context.Context, r renderer, parallelism int, serverURL string) (err error) {
+	if serverURL != "" {
+		c, err := server.NewClient(serverURL, nil)
+		if err != nil {
+			return &usageError{err}
+		}
+		return a.remoteShell(ctx, c, r)
+	}
 	e, done, err := a.openEngine(parallelism)
+	if errors.Is(err, broker.ErrDataDirInUse) {
+		if c := a.runningServer(ctx); c != nil {
+			fmt.Fprintf(a.env.Stderr, "sluice: the data directory %s is owned by the server at %s: the statements run there\n", a.dataDir, c.URL())
+			return a.remoteShell(ctx, c, r)
+		}
+	}
 	if err != nil {
 		return err
 	}
 	defer done(&err)
 
+	exec := func(ctx context.Context, text string, r renderer) bool {
+		return a.shellExec(ctx, e, text, r)
+	}
 	if !interactive(a.env.Stdin) {
-		return a.shellLoop(ctx, e, newPlainLines(a.env.Stdin), r)
+		return a.shellLoop(ctx, exec, newPlainLines(a.env.Stdin), r)
 	}
 	t := newTermLines(filepath.Join(a.dataDir, historyFile), a.env.Stderr)
 	defer t.close()
 	fmt.Fprintln(a.env.Stdout, "Sluice shell: end statements with ';', Ctrl-C stops a statement, Ctrl-D exits.")
-	return a.shellLoop(ctx, e, t, r)
+	return a.shellLoop(ctx, exec, t, r)
 }
+
+// shellExecFunc runs the statements of text, printing what each did,
+// and reports whether all of them succeeded.
+type shellExecFunc func(ctx context.Context, text string, r renderer) bool
 
 // errLineAborted is what lineSource.readLine returns after Ctrl-C.
 var errLineAborted = errors.New("line aborted")
@@ -116,13 +151,13 @@ type lineSource interface {
 // shellLoop reads lines from in, runs each statement once its semicolon
 // has been read, and prints what it did, until the input ends. An error
 // in a statement is printed and the loop carries on.
-func (a *app) shellLoop(ctx context.Context, e *runtime.Engine, in lineSource, r renderer) error {
+func (a *app) shellLoop(ctx context.Context, exec shellExecFunc, in lineSource, r renderer) error {
 	var (
 		pending string // lines read that do not yet end a statement
 		failed  int
 	)
 	run := func(text string) {
-		if !a.shellExec(ctx, e, text, r) {
+		if !exec(ctx, text, r) {
 			failed++
 		}
 	}
