@@ -822,7 +822,13 @@ func (j *Job) finishChain(ctx context.Context, in *instance, emits []Emit, cur *
 		// The end of this instance's rows: the consumers' input ends when
 		// every producer has closed.
 		*cur = ""
-		return in.prod.Close(ctx)
+		if err := in.prod.Close(ctx); err != nil {
+			return err
+		}
+		if j.ck != nil {
+			return j.ck.report(ctx, ckReport{t: in.chainTask, finished: true})
+		}
+		return nil
 	}
 	*cur = "sink"
 	if ts, ok := in.sink.(connectors.TransactionalSink); ok && j.ck != nil {
