@@ -338,7 +338,6 @@ func restoreMeta(data []byte) (checkpointMeta, error) {
 	return m, nil
 }
 
-
 // lastCheckpoint returns the job's last checkpoint in its state database.
 func (j *Job) lastCheckpoint() (uint64, checkpointMeta, error) {
 	epoch, data := j.p.State.LastCommit()

@@ -43,12 +43,12 @@ type instance struct {
 	// chainTask are the instance's tasks to the coordinator; sinkIndex
 	// numbers its sink among the job's; wait cancels the source's Wait
 	// in progress, so a request does not wait for rows.
-	ckReq               chan uint64
-	srcTask, chainTask  *ckTask
-	sinkIndex           int
-	keepSink            bool // the coordinator closes the sink
-	waitMu              sync.Mutex
-	waitCancel          context.CancelFunc
+	ckReq              chan uint64
+	srcTask, chainTask *ckTask
+	sinkIndex          int
+	keepSink           bool // the coordinator closes the sink
+	waitMu             sync.Mutex
+	waitCancel         context.CancelFunc
 }
 
 // interrupt wakes the source task from a Wait in progress.
