@@ -25,10 +25,13 @@
 // the watermark back until its next row. A source without partitions (a
 // generator, a file) is one partition to the runtime.
 //
-// Checkpoints are not built yet. The room kept for them: every source
-// reads from a position it can name (log offsets per partition, a file's
-// line), and a later optional interface will save and restore it between
-// Open and the first Next.
+// Checkpoints: a source that can name where it reads implements
+// CheckpointedSource (log offsets per partition; a generator's row number
+// per split); a checkpoint records the positions of every instance, and a
+// restarted job seeks there between Open and the first Next. A sink that
+// writes exactly once implements TransactionalSink: it writes each
+// checkpoint's output in a transaction that it pre-commits at the
+// barrier and commits once the checkpoint is durable.
 package connectors
 
 import (
@@ -186,6 +189,59 @@ type Sink interface {
 	Write(ctx context.Context, b *types.Batch) error
 	Flush(ctx context.Context) error
 	Close() error
+}
+
+// PartitionPosition is where a source reads one partition: the offset of
+// the next row it will produce (a log offset, or a generator's row
+// number within its split).
+type PartitionPosition struct {
+	Partition int32 `json:"p"`
+	Offset    int64 `json:"o"`
+}
+
+// CheckpointedSource is a Source whose read position can be saved and
+// restored.
+//
+// Contract, besides Source's:
+//   - Position returns, for every partition the instance reads, the
+//     position after the last row Next has returned. It is called
+//     between calls to Next. The caller does not keep the slice.
+//   - Seek is called at most once, after Open and before the first
+//     Next, with the positions a checkpoint saved, possibly of other
+//     instances too (a job may restart with another parallelism): the
+//     instance resumes each partition it owns that has a position there,
+//     and reads the others from its start mode. A bounded source keeps
+//     the end it fixed in Open.
+type CheckpointedSource interface {
+	Source
+	Position() []PartitionPosition
+	Seek(pos []PartitionPosition) error
+}
+
+// TransactionalSink is a Sink that writes exactly once, by two-phase
+// commit aligned with the job's checkpoints.
+//
+// Contract, besides Sink's:
+//   - Recover is called once, after Open and before the first Write,
+//     with the token PreCommit returned for the last completed checkpoint
+//     (nil when there is none): the sink commits that transaction (again:
+//     committing it twice is harmless) and aborts every later
+//     transaction an earlier run of the same sink left open, fencing that
+//     run's writers.
+//   - PreCommit makes every row written since the last Commit durable
+//     but not yet visible to read_committed readers, and returns a token
+//     naming the transaction, which the checkpoint records.
+//   - Commit makes the transaction that PreCommit last named visible. It
+//     is called only after the checkpoint that recorded the token is
+//     durable; if that checkpoint fails, PreCommit is called again at the
+//     next one and the transaction goes on.
+//   - Flush and Close are as for Sink: a sink closed without Commit
+//     leaves its transaction to be committed or aborted by Recover.
+type TransactionalSink interface {
+	Sink
+	Recover(ctx context.Context, token []byte) error
+	PreCommit(ctx context.Context) ([]byte, error)
+	Commit(ctx context.Context) error
 }
 
 // ErrRetraction is returned by an append-only sink for a row that is an

@@ -74,6 +74,11 @@ type GroupAggregate struct {
 	free        []int32
 	maxResident int
 	batch       uint64
+	// dirty says which resident groups changed since they were last
+	// written to the state; dirtyList lists them (with stale entries
+	// of slots since written or reused), for Snapshot.
+	dirty     []bool
+	dirtyList []int32
 
 	// Per batch: the slots touched, in first-touch order, and whether
 	// each had a row out before the batch.
@@ -223,6 +228,10 @@ func (g *GroupAggregate) Process(b *types.Batch, emit Emit) error {
 	// A group with no row left leaves; the least used go back to the
 	// state beyond the resident bound.
 	for _, s := range g.touched {
+		if g.rows[s] != 0 && !g.dirty[s] {
+			g.dirty[s] = true
+			g.dirtyList = append(g.dirtyList, s)
+		}
 		if g.rows[s] == 0 {
 			if err := g.kv.Delete(g.kg[s], unsafeBytes(g.key[s])); err != nil {
 				return fmt.Errorf("aggregate state: %w", err)
@@ -249,6 +258,7 @@ func (g *GroupAggregate) load(kg int) (int32, error) {
 	} else {
 		s = int32(len(g.key))
 		g.key, g.kg, g.rows, g.emitted, g.used = append(g.key, ""), append(g.kg, 0), append(g.rows, 0), append(g.emitted, false), append(g.used, 0)
+		g.dirty = append(g.dirty, false)
 		for _, a := range g.aggs {
 			a.Grow(len(g.key))
 		}
@@ -294,6 +304,7 @@ func (g *GroupAggregate) residentGroups(n int) { g.maxResident = n }
 
 // release frees slot s.
 func (g *GroupAggregate) release(s int32) {
+	g.dirty[s] = false
 	delete(g.slotOf, g.key[s])
 	g.key[s] = ""
 	for _, a := range g.aggs {
@@ -324,8 +335,23 @@ func (g *GroupAggregate) evict() error {
 	return nil
 }
 
+// Snapshot writes the resident groups changed since the last one to the
+// state, and keeps them resident. It implements Snapshotter.
+func (g *GroupAggregate) Snapshot() error {
+	for _, s := range g.dirtyList {
+		if g.dirty[s] {
+			if err := g.store(s); err != nil {
+				return err
+			}
+		}
+	}
+	g.dirtyList = g.dirtyList[:0]
+	return nil
+}
+
 // store writes slot s's group to the state.
 func (g *GroupAggregate) store(s int32) error {
+	g.dirty[s] = false
 	v := binary.AppendVarint(g.valBuf[:0], g.rows[s])
 	if g.emitted[s] {
 		v = append(v, 1)

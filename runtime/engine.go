@@ -72,7 +72,17 @@ type EngineOptions struct {
 	// data left running: what a server does. A shell or a script leaves
 	// it unset, so its jobs end with it.
 	ResumeJobs bool
+	// CheckpointInterval is how often the jobs that INSERT and CREATE
+	// MATERIALIZED VIEW start take a checkpoint, unless SET
+	// 'checkpoint.interval' says otherwise (default
+	// DefaultCheckpointInterval; negative: never). Checkpoints need a
+	// StateDir.
+	CheckpointInterval time.Duration
 }
+
+// DefaultCheckpointInterval is EngineOptions.CheckpointInterval's
+// default.
+const DefaultCheckpointInterval = time.Second
 
 // EnsureDefaults fills the zero fields with their defaults.
 func (o *EngineOptions) EnsureDefaults() {
@@ -84,6 +94,12 @@ func (o *EngineOptions) EnsureDefaults() {
 	}
 	if o.MaxResultRows == 0 {
 		o.MaxResultRows = DefaultMaxResultRows
+	}
+	switch {
+	case o.CheckpointInterval == 0:
+		o.CheckpointInterval = DefaultCheckpointInterval
+	case o.CheckpointInterval < 0:
+		o.CheckpointInterval = 0
 	}
 }
 
@@ -580,7 +596,7 @@ func (e *Engine) pipeline(name string, p *planner.Physical, newSink func(connect
 				stages[s].Operators = append(stages[s].Operators, WindowAssignSpec(fmt.Sprintf("window#%d", n.ID), n.Inputs[0].From.Schema, n.Window))
 			case planner.KindWindowAggregate:
 				in := n.Inputs[0].From.Schema
-				stages[s].Operators = append(stages[s].Operators, WindowAggregateSpec(fmt.Sprintf("window-aggregate#%d", n.ID), in, n.Keys, n.WindowEnd, n.Aggs, nil))
+				stages[s].Operators = append(stages[s].Operators, WindowAggregateStateSpec(fmt.Sprintf("window-aggregate#%d", n.ID), uint32(n.ID), in, n.Keys, n.WindowEnd, n.Aggs, nil))
 			case planner.KindSessionAggregate:
 				in := n.Inputs[0].From.Schema
 				stages[s].Operators = append(stages[s].Operators, SessionAggregateSpec(fmt.Sprintf("session-aggregate#%d", n.ID), in, n.Keys, n.WindowStart, n.WindowEnd, n.Aggs, nil))

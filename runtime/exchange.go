@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync/atomic"
+	"time"
 
 	"github.com/sluice-sql/sluice/sql/types"
 )
@@ -372,6 +373,36 @@ func (p *ExchangeProducer) SetIdle(ctx context.Context, idle bool) error {
 	return nil
 }
 
+// Barrier sends checkpoint barrier epoch to every consumer, after every
+// row sent before it (it flushes first). A consumer's task sees the
+// barrier once every producer of its exchange that has not closed has
+// sent it (see ExchangeConsumer.TakeBarrier).
+func (p *ExchangeProducer) Barrier(ctx context.Context, epoch uint64) error {
+	if p.closed {
+		return ErrProducerClosed
+	}
+	if err := p.Flush(ctx); err != nil {
+		return err
+	}
+	for c, cons := range p.x.consumers {
+		b, err := cons.pool.get(ctx, &p.x.blocked)
+		if err != nil {
+			return err
+		}
+		b.Reset(p.x.opts.Schema, 0)
+		p.out[c].b = b
+		ch := cons.ch
+		d := delivery{b: b, from: p.gid, mark: markBarrier, epoch: epoch}
+		select {
+		case ch <- d:
+			p.out[c].b = nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
 // sendRows distributes the live rows of b.
 func (p *ExchangeProducer) sendRows(ctx context.Context, b *types.Batch) error {
 	rows := b.Sel
@@ -515,6 +546,13 @@ func (p *ExchangeProducer) Close(ctx context.Context) error {
 	}
 	p.closed = true
 	for _, c := range p.x.consumers {
+		// The consumer learns which producers have closed, for the
+		// alignment of barriers.
+		select {
+		case c.ch <- delivery{from: p.gid, mark: markClosed}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 		// Every producer's last send happened before its decrement, so
 		// the last one to decrement may close the channel.
 		if c.open.Add(-1) == 0 {
@@ -617,22 +655,36 @@ type ExchangeConsumer struct {
 	idle  []bool
 	nIdle int
 	wm    int64
+	// Barrier alignment: the epoch being aligned, which producers have
+	// sent it or closed, the batch of its first barrier (returned when
+	// aligned), when that came, and the barrier the last batch Recv
+	// returned stands for (TakeBarrier).
+	bEpoch  uint64
+	bSeen   []bool
+	closed  []bool
+	bHeld   *types.Batch
+	bFirst  time.Time
+	barrier uint64
+	align   time.Duration
 }
 
 // delivery is a batch and the producer that sent it.
 type delivery struct {
-	b    *types.Batch
-	from int32
-	mark deliveryMark
+	b     *types.Batch
+	from  int32
+	mark  deliveryMark
+	epoch uint64 // markBarrier: the checkpoint
 }
 
 // deliveryMark says what a delivery is besides its batch.
 type deliveryMark uint8
 
 const (
-	markNone   deliveryMark = iota // rows or a watermark
-	markIdle                       // the producer is idle
-	markActive                     // the producer is active again
+	markNone    deliveryMark = iota // rows or a watermark
+	markIdle                        // the producer is idle
+	markActive                      // the producer is active again
+	markBarrier                     // a checkpoint barrier (rowless batch)
+	markClosed                      // the producer has closed (no batch)
 )
 
 // Recv returns the next batch, io.EOF once every producer has closed and
@@ -679,7 +731,11 @@ func (c *ExchangeConsumer) InputIdle() bool { return c.nIdle == len(c.wms) }
 // else released at once (nil).
 func (c *ExchangeConsumer) receive(d delivery) *types.Batch {
 	b := d.b
-	if d.mark != markNone {
+	switch d.mark {
+	case markNone:
+	case markBarrier, markClosed:
+		return c.receiveBarrier(d)
+	default:
 		return c.receiveMark(d)
 	}
 	if b.Len() > 0 || b.Watermark == types.NoWatermark {
@@ -723,6 +779,61 @@ func (c *ExchangeConsumer) receiveMark(d delivery) *types.Batch {
 	}
 	c.pool.put(b)
 	return nil
+}
+
+// receiveBarrier takes a producer's barrier or its close, and returns
+// the held barrier batch once every producer has sent the epoch's
+// barrier or closed. Producers pause after a barrier until the
+// checkpoint ends, so no row of a producer that sent it can arrive
+// before the others have: alignment needs no buffering.
+func (c *ExchangeConsumer) receiveBarrier(d delivery) *types.Batch {
+	if c.bSeen == nil {
+		c.bSeen = make([]bool, len(c.wms))
+		c.closed = make([]bool, len(c.wms))
+	}
+	if d.mark == markClosed {
+		c.closed[d.from] = true
+	} else {
+		switch {
+		case d.epoch > c.bEpoch:
+			// A new checkpoint (an older one still aligning was aborted).
+			c.bEpoch = d.epoch
+			clear(c.bSeen)
+			if c.bHeld != nil {
+				c.pool.put(c.bHeld)
+			}
+			c.bHeld, c.bFirst = d.b, time.Now()
+		case d.epoch == c.bEpoch && c.bHeld != nil:
+			c.pool.put(d.b)
+		default:
+			c.pool.put(d.b) // of an aborted checkpoint, or aligned already
+			return nil
+		}
+		c.bSeen[d.from] = true
+	}
+	if c.bHeld == nil {
+		return nil
+	}
+	for p := range c.bSeen {
+		if !c.bSeen[p] && !c.closed[p] {
+			return nil
+		}
+	}
+	b := c.bHeld
+	c.bHeld = nil
+	c.barrier, c.align = c.bEpoch, time.Since(c.bFirst)
+	b.Watermark = types.NoWatermark
+	return b
+}
+
+// TakeBarrier reports whether the batch Recv last returned is the
+// checkpoint barrier of an epoch (a rowless batch to Release), with how
+// long the consumer waited between the first producer's barrier and the
+// last one's, and clears it. Call it after every Recv.
+func (c *ExchangeConsumer) TakeBarrier() (epoch uint64, align time.Duration) {
+	epoch, align = c.barrier, c.align
+	c.barrier = 0
+	return epoch, align
 }
 
 func (c *ExchangeConsumer) idleAt(p int32) bool { return c.idle != nil && c.idle[p] }

@@ -66,6 +66,13 @@ type Pipeline struct {
 	// Clock measures IdleTimeout; nil is the system clock. Tests inject
 	// a virtual one.
 	Clock Clock
+	// CheckpointInterval, when positive and State is set, makes the job
+	// take a checkpoint that often (see checkpoint.go), if every source
+	// can name its position; CheckpointTimeout bounds one
+	// (DefaultCheckpointTimeout when zero). A job whose State holds a
+	// checkpoint resumes from it.
+	CheckpointInterval time.Duration
+	CheckpointTimeout  time.Duration
 }
 
 // Stage is a chain of operators over the rows of a source or of an
@@ -249,6 +256,10 @@ type Job struct {
 	wg         sync.WaitGroup
 	// insts are the running instances, set by Start.
 	insts []*instance
+	// ck is the checkpoint coordinator (nil: no checkpoints); restored
+	// is the checkpoint the job resumed from.
+	ck       *coordinator
+	restored checkpointMeta
 
 	mu struct {
 		sync.Mutex
@@ -311,6 +322,13 @@ func (j *Job) Start(ctx context.Context) error {
 	j.mu.Unlock()
 	var insts []*instance
 	exchanges, buildErr := j.exchanges()
+	if buildErr == nil && j.p.State != nil {
+		var epoch uint64
+		epoch, j.restored, buildErr = j.lastCheckpoint()
+		if buildErr == nil && j.p.CheckpointInterval > 0 {
+			j.ck = newCoordinator(j, epoch)
+		}
+	}
 	if buildErr == nil {
 	build:
 		for s := range j.p.Stages {
@@ -333,6 +351,23 @@ func (j *Job) Start(ctx context.Context) error {
 		return buildErr
 	}
 	j.insts = insts
+	if j.ck != nil && !checkpointable(insts) {
+		j.ck = nil
+	}
+	if j.restored.Finished {
+		// The job had ended: its last checkpoint only needs its sinks'
+		// transactions committed again.
+		go func() {
+			j.recommit(ctx, insts)
+			j.finish()
+		}()
+		return nil
+	}
+	if j.ck != nil {
+		j.ck.attach(insts)
+		j.wg.Add(1)
+		go j.runTask(ctx, "checkpoint coordinator", func(ctx context.Context, _ *string) error { return j.ck.run(ctx) })
+	}
 	for _, in := range insts {
 		if in.src != nil {
 			j.wg.Add(1)

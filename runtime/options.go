@@ -27,6 +27,9 @@ const (
 	OptMaxResultRows = "sql.max-result-rows"
 	OptIdleTimeout   = "source.idle-timeout"
 	OptStateTTL      = "state.ttl"
+	// OptCheckpointInterval is how often a job takes a checkpoint (0:
+	// never).
+	OptCheckpointInterval = "checkpoint.interval"
 )
 
 var optionSpecs = []optionSpec{
@@ -35,6 +38,7 @@ var optionSpecs = []optionSpec{
 	{OptMaxResultRows, "most rows a SELECT collects for its caller (an aligned table, Exec)", positiveInt(1 << 40)},
 	{OptIdleTimeout, "how long a source partition may go without a row before it stops holding the watermark back (0: never)", duration},
 	{OptStateTTL, "how long unwindowed state (a GROUP BY's groups) is kept after it was last written (0: forever)", duration},
+	{OptCheckpointInterval, "how often a job started by INSERT or CREATE MATERIALIZED VIEW takes a checkpoint (0: never; without checkpoints a job does not resume after a failure and its log sinks are at-least-once)", duration},
 }
 
 // duration parses a non-negative duration: 5s, 1m30s, 0.
@@ -87,11 +91,13 @@ func optionKeys() []string {
 type settings struct {
 	parallelism, batchSize, maxResultRows int
 	idleTimeout, stateTTL                 time.Duration
+	checkpointInterval                    time.Duration
 }
 
 // settingsLocked reads the settings; e.mu is held.
 func (e *Engine) settingsLocked() settings {
-	s := settings{parallelism: e.opts.Parallelism, batchSize: e.opts.BatchSize, maxResultRows: e.opts.MaxResultRows}
+	s := settings{parallelism: e.opts.Parallelism, batchSize: e.opts.BatchSize, maxResultRows: e.opts.MaxResultRows,
+		checkpointInterval: e.opts.CheckpointInterval}
 	get := func(key string, into *int) {
 		if v, ok := e.mu.options[key]; ok {
 			n, _ := strconv.Atoi(strings.TrimSpace(v)) // checked by SET
@@ -106,6 +112,9 @@ func (e *Engine) settingsLocked() settings {
 	}
 	if v, ok := e.mu.options[OptStateTTL]; ok {
 		s.stateTTL, _ = parseDuration(v)
+	}
+	if v, ok := e.mu.options[OptCheckpointInterval]; ok {
+		s.checkpointInterval, _ = parseDuration(v)
 	}
 	return s
 }
@@ -147,7 +156,8 @@ func (e *Engine) setOption(src string, c sql.Command) (Result, error) {
 	// SET alone: every option with its value and what it does.
 	s := e.settingsLocked()
 	vals := map[string]string{OptParallelism: strconv.Itoa(s.parallelism), OptBatchSize: strconv.Itoa(s.batchSize),
-		OptMaxResultRows: strconv.Itoa(s.maxResultRows), OptIdleTimeout: s.idleTimeout.String(), OptStateTTL: s.stateTTL.String()}
+		OptMaxResultRows: strconv.Itoa(s.maxResultRows), OptIdleTimeout: s.idleTimeout.String(), OptStateTTL: s.stateTTL.String(),
+		OptCheckpointInterval: s.checkpointInterval.String()}
 	r := Result{Columns: types.Schema{
 		{Name: "key", Type: types.String()},
 		{Name: "value", Type: types.String()},

@@ -7,6 +7,7 @@ import (
 	"io"
 	"runtime/debug"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/sluice-sql/sluice/connectors"
@@ -38,6 +39,47 @@ type instance struct {
 	queries chan func()
 	// opNames are the names of ops, in order.
 	opNames []string
+	// Checkpoints: ckReq takes a source's barrier requests; srcTask and
+	// chainTask are the instance's tasks to the coordinator; sinkIndex
+	// numbers its sink among the job's; wait cancels the source's Wait
+	// in progress, so a request does not wait for rows.
+	ckReq              chan uint64
+	srcTask, chainTask *ckTask
+	sinkIndex          int
+	keepSink           bool // the coordinator closes the sink
+	waitMu             sync.Mutex
+	waitCancel         context.CancelFunc
+}
+
+// interrupt wakes the source task from a Wait in progress.
+func (in *instance) interrupt() {
+	in.waitMu.Lock()
+	if in.waitCancel != nil {
+		in.waitCancel()
+	}
+	in.waitMu.Unlock()
+}
+
+// waitContext returns the context a source's Wait runs under: ctx, also
+// cancelled by done and by a barrier request (already, if one is
+// pending). done must be called after the Wait.
+func (in *instance) waitContext(ctx context.Context) (context.Context, func()) {
+	wctx, cancel := context.WithCancel(ctx)
+	if in.ckReq == nil {
+		return wctx, cancel
+	}
+	in.waitMu.Lock()
+	in.waitCancel = cancel
+	in.waitMu.Unlock()
+	if len(in.ckReq) > 0 {
+		cancel()
+	}
+	return wctx, func() {
+		in.waitMu.Lock()
+		in.waitCancel = nil
+		in.waitMu.Unlock()
+		cancel()
+	}
 }
 
 // close closes the connectors of an instance that never ran.
@@ -131,6 +173,7 @@ func (j *Job) newInstance(s, i int, xs []*Exchange) (*instance, error) {
 		return in, nil
 	}
 	sp := j.sinkSplit(s, i, xs)
+	in.sinkIndex = sp.Index
 	if in.sink, err = p.NewSink(sp); err != nil {
 		in.close()
 		return nil, fmt.Errorf("runtime: job %s: sink %d: %w", p.Name, sp.Index, err)
@@ -173,8 +216,9 @@ func (j *Job) runTask(ctx context.Context, name string, fn func(context.Context,
 // change of the instance's idleness, in order with the batches so that
 // it reaches the next exchange after the rows before it.
 type edgeMsg struct {
-	b    *types.Batch
-	idle bool
+	b       *types.Batch
+	idle    bool
+	barrier uint64 // a checkpoint barrier (b nil)
 }
 
 // runSource reads the source into the edge until Done, an error or the end
@@ -194,6 +238,15 @@ func (j *Job) runSource(ctx context.Context, in *instance) (err error) {
 	if err := in.src.Open(ctx); err != nil {
 		return fmt.Errorf("open: %w", err)
 	}
+	if pos := j.restored.Sources[in.stage.Name]; pos != nil {
+		cs, ok := in.src.(connectors.CheckpointedSource)
+		if !ok {
+			return errors.New("the source cannot resume where the checkpoint says")
+		}
+		if err := cs.Seek(pos); err != nil {
+			return fmt.Errorf("resume: %w", err)
+		}
+	}
 	stats := in.stats[0]
 	var sc *sourceClock
 	if in.wm != nil {
@@ -212,6 +265,13 @@ func (j *Job) runSource(ctx context.Context, in *instance) (err error) {
 	}
 	var wmVec types.Vector
 	for {
+		select {
+		case epoch := <-in.ckReq:
+			if err := j.sourceBarrier(ctx, in, epoch); err != nil {
+				return err
+			}
+		default:
+		}
 		b, err := in.pool.get(ctx)
 		if err != nil {
 			return err
@@ -272,37 +332,74 @@ func (j *Job) runSource(ctx context.Context, in *instance) (err error) {
 		switch st.State {
 		case connectors.Wait:
 			if tick := in.stage.ProcTimeTick; tick > 0 {
-				if err := j.waitTick(ctx, in.src, tick); err != nil {
+				if err := j.waitTick(ctx, in, tick); err != nil {
 					return err
 				}
 				break
 			}
-			if err := j.waitSource(ctx, in.src, sc); err != nil {
+			if err := j.waitSource(ctx, in, sc); err != nil {
 				return err
 			}
 		case connectors.Done:
 			close(in.edge)
+			if j.ck != nil {
+				return j.ck.report(ctx, ckReport{t: in.srcTask, finished: true, pos: position(in.src)})
+			}
 			return nil
 		}
 	}
 }
 
+// position returns a checkpointed source's position.
+func position(src connectors.Source) []connectors.PartitionPosition {
+	if cs, ok := src.(connectors.CheckpointedSource); ok {
+		return cs.Position()
+	}
+	return nil
+}
+
+// sourceBarrier takes a barrier request: it notes the source's position,
+// sends the barrier after the rows before it and pauses until the
+// round ends. A request of a round that has ended is dropped.
+func (j *Job) sourceBarrier(ctx context.Context, in *instance, epoch uint64) error {
+	r := j.ck.round(epoch)
+	if r == nil {
+		return nil
+	}
+	pos := position(in.src)
+	select {
+	case in.edge <- edgeMsg{barrier: epoch}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if err := j.ck.report(ctx, ckReport{t: in.srcTask, epoch: epoch, pos: pos}); err != nil {
+		return err
+	}
+	return pause(ctx, r)
+}
+
 // waitSource waits for src to have rows, or for the next partition of sc
 // (if any) to reach the idle timeout, when the caller must look again.
-func (j *Job) waitSource(ctx context.Context, src connectors.Source, sc *sourceClock) error {
+func (j *Job) waitSource(ctx context.Context, in *instance, sc *sourceClock) error {
+	src := in.src
 	var at time.Time
 	ok := false
 	if sc != nil {
 		at, ok = sc.deadline()
 	}
 	if !ok {
-		return src.Wait(ctx)
+		wctx, done := in.waitContext(ctx)
+		defer done()
+		if err := src.Wait(wctx); err != nil && ctx.Err() != nil {
+			return err
+		}
+		return nil
 	}
 	d := at.Sub(j.now())
 	if d <= 0 {
 		return nil
 	}
-	wctx, cancel := context.WithCancel(ctx)
+	wctx, cancel := in.waitContext(ctx)
 	defer cancel()
 	stop := j.clock().AfterFunc(d, cancel)
 	defer stop()
@@ -315,8 +412,9 @@ func (j *Job) waitSource(ctx context.Context, src connectors.Source, sc *sourceC
 
 // waitTick waits for src to have rows, or for tick to pass, when a
 // processing-time stage's clock must move on.
-func (j *Job) waitTick(ctx context.Context, src connectors.Source, tick time.Duration) error {
-	wctx, cancel := context.WithCancel(ctx)
+func (j *Job) waitTick(ctx context.Context, in *instance, tick time.Duration) error {
+	src := in.src
+	wctx, cancel := in.waitContext(ctx)
 	defer cancel()
 	stop := j.clock().AfterFunc(tick, cancel)
 	defer stop()
@@ -534,6 +632,9 @@ func (sc *sourceClock) deadline() (time.Time, bool) {
 func (j *Job) runChain(ctx context.Context, in *instance, cur *string) (err error) {
 	if in.sink != nil {
 		defer func() {
+			if in.keepSink {
+				return // the coordinator commits and closes it
+			}
 			if cerr := in.sink.Close(); err == nil && cerr != nil {
 				err = fmt.Errorf("close sink: %w", cerr)
 			}
@@ -541,8 +642,16 @@ func (j *Job) runChain(ctx context.Context, in *instance, cur *string) (err erro
 		if err := in.sink.Open(ctx); err != nil {
 			return fmt.Errorf("open sink: %w", err)
 		}
+		if ts, ok := in.sink.(connectors.TransactionalSink); ok && j.ck != nil {
+			if err := ts.Recover(ctx, j.restored.Sinks[in.sinkIndex]); err != nil {
+				return fmt.Errorf("recover sink: %w", err)
+			}
+		}
 	}
 	emits := j.chainEmits(ctx, in, cur)
+	// barrier is the checkpoint barrier next returned instead of a batch.
+	var barrier uint64
+	var align time.Duration
 	// next returns the next input batch, nil at the end of the input;
 	// idle reports whether no other batch is waiting.
 	var next func() (*types.Batch, error)
@@ -561,6 +670,10 @@ func (j *Job) runChain(ctx context.Context, in *instance, cur *string) (err erro
 					}
 					if m.b != nil {
 						return m.b, nil
+					}
+					if m.barrier != 0 {
+						barrier = m.barrier
+						return nil, nil
 					}
 					// The source's idleness, after the rows before it:
 					// the next exchange's consumers must know; a sink
@@ -583,6 +696,12 @@ func (j *Job) runChain(ctx context.Context, in *instance, cur *string) (err erro
 			if err == io.EOF {
 				return nil, nil
 			}
+			if err == nil {
+				if barrier, align = in.cons.TakeBarrier(); barrier != 0 {
+					in.cons.Release(b)
+					return nil, nil
+				}
+			}
 			return b, err
 		}
 		idle = in.cons.Idle
@@ -603,6 +722,14 @@ func (j *Job) runChain(ctx context.Context, in *instance, cur *string) (err erro
 		b, err := next()
 		if err != nil {
 			return err
+		}
+		if barrier != 0 {
+			epoch := barrier
+			barrier = 0
+			if err := j.chainBarrier(ctx, in, epoch, align, cur); err != nil {
+				return err
+			}
+			continue
 		}
 		if b == nil {
 			return j.finishChain(ctx, in, emits, cur)
@@ -695,12 +822,77 @@ func (j *Job) finishChain(ctx context.Context, in *instance, emits []Emit, cur *
 		// The end of this instance's rows: the consumers' input ends when
 		// every producer has closed.
 		*cur = ""
-		return in.prod.Close(ctx)
+		if err := in.prod.Close(ctx); err != nil {
+			return err
+		}
+		if j.ck != nil {
+			return j.ck.report(ctx, ckReport{t: in.chainTask, finished: true})
+		}
+		return nil
 	}
 	*cur = "sink"
+	if ts, ok := in.sink.(connectors.TransactionalSink); ok && j.ck != nil {
+		// The last transaction is committed by the final checkpoint.
+		tok, err := ts.PreCommit(ctx)
+		if err != nil {
+			return fmt.Errorf("pre-commit: %w", err)
+		}
+		in.keepSink = true
+		*cur = ""
+		return j.ck.report(ctx, ckReport{t: in.chainTask, finished: true, token: tok})
+	}
 	if err := in.sink.Flush(ctx); err != nil {
 		return fmt.Errorf("flush: %w", err)
 	}
 	*cur = ""
+	if j.ck != nil {
+		return j.ck.report(ctx, ckReport{t: in.chainTask, finished: true})
+	}
 	return nil
+}
+
+// chainBarrier takes checkpoint barrier epoch in a chain: the operators
+// write their state into their stores, the barrier goes on through the
+// exchange or the sink pre-commits, and the task pauses until the round
+// ends. A barrier of a round that has ended is only passed on.
+func (j *Job) chainBarrier(ctx context.Context, in *instance, epoch uint64, align time.Duration, cur *string) error {
+	r := j.ck.round(epoch)
+	if r == nil {
+		if in.prod != nil {
+			return in.prod.Barrier(ctx, epoch)
+		}
+		return nil
+	}
+	for k, op := range in.ops {
+		if s, ok := op.(Snapshotter); ok {
+			*cur = in.stats[k+1].name
+			if err := s.Snapshot(); err != nil {
+				return fmt.Errorf("checkpoint %d: %w", epoch, err)
+			}
+		}
+	}
+	*cur = ""
+	rep := ckReport{t: in.chainTask, epoch: epoch, align: align}
+	switch {
+	case in.prod != nil:
+		if err := in.prod.Barrier(ctx, epoch); err != nil {
+			return err
+		}
+	default:
+		*cur = "sink"
+		if ts, ok := in.sink.(connectors.TransactionalSink); ok {
+			tok, err := ts.PreCommit(ctx)
+			if err != nil {
+				return fmt.Errorf("checkpoint %d: pre-commit: %w", epoch, err)
+			}
+			rep.token = tok
+		} else if err := in.sink.Flush(ctx); err != nil {
+			return fmt.Errorf("checkpoint %d: flush: %w", epoch, err)
+		}
+		*cur = ""
+	}
+	if err := j.ck.report(ctx, rep); err != nil {
+		return err
+	}
+	return pause(ctx, r)
 }

@@ -137,6 +137,30 @@ func WindowAggregateSpec(name string, in types.Schema, keys []int, endKey int, c
 	return OperatorSpec{Name: name, Late: late, New: func() (Operator, error) { return NewWindowAggregate(in, keys, endKey, calls, late) }}
 }
 
+// WindowAggregateStateSpec is WindowAggregateSpec for a job with
+// checkpoints: the operator (numbered op in the job's state) snapshots
+// its open windows into its keyed state and restores them when built.
+func WindowAggregateStateSpec(name string, op uint32, in types.Schema, keys []int, endKey int, calls []sql.AggCall, late *atomic.Int64) OperatorSpec {
+	if late == nil {
+		late = new(atomic.Int64)
+	}
+	return OperatorSpec{Name: name, Late: late, NewWith: func(oc OperatorContext) (Operator, error) {
+		w, err := NewWindowAggregate(in, keys, endKey, calls, late)
+		if err != nil {
+			return nil, err
+		}
+		if oc.State == nil {
+			return w, nil
+		}
+		kv, err := oc.keyedState(op)
+		if err != nil {
+			return nil, err
+		}
+		w.snap = newSnapshotState(kv, oc)
+		return w, w.restore()
+	}}
+}
+
 // WindowAggregate aggregates per window and key, and emits each window's
 // rows (inserts only) once the watermark passes the window's end, then
 // frees the window's state. A row whose window has already been emitted
@@ -165,6 +189,11 @@ type WindowAggregate struct {
 	rowIdx  []int32
 	slotOf  []int32
 	weights []int8
+
+	// snap, when set, keeps the open windows in keyed state at
+	// checkpoints: one entry per window, rewritten when the window
+	// changed since the last snapshot, deleted when it fires.
+	snap *snapshotState
 }
 
 // NewWindowAggregate builds a WindowAggregate; see WindowAggregateSpec.
@@ -233,6 +262,9 @@ func (w *WindowAggregate) fold(b *types.Batch) error {
 		if end <= w.wm {
 			w.late.Add(1)
 			return
+		}
+		if w.snap != nil {
+			w.snap.touch(end)
 		}
 		w.keyBuf = w.keyBuf[:0]
 		for _, k := range w.keys {
@@ -307,9 +339,50 @@ func (w *WindowAggregate) fire(emit Emit) error {
 			}
 		}
 		delete(w.byEnd, end)
+		if w.snap != nil {
+			if err := w.snap.drop(end); err != nil {
+				return err
+			}
+		}
 	}
 	w.out.Watermark = w.wm
 	return emit(w.out)
+}
+
+// Snapshot writes the windows changed since the last snapshot, and the
+// watermark, to the keyed state. It implements Snapshotter.
+func (w *WindowAggregate) Snapshot() error {
+	if w.snap == nil {
+		return nil
+	}
+	return w.snap.save(w.wm, func(end int64, v []byte) ([]byte, error) {
+		for _, s := range w.byEnd[end] {
+			v = appendSlotState(v, w.key[s], w.aggs, s)
+		}
+		return v, nil
+	})
+}
+
+// restore rebuilds the open windows from the keyed state.
+func (w *WindowAggregate) restore() error {
+	wm, err := w.snap.load(func(end int64, v []byte) error {
+		for len(v) > 0 {
+			key, rest, err := nextSlotKey(v)
+			if err != nil {
+				return err
+			}
+			w.keyBuf = append(w.keyBuf[:0], key...)
+			s := w.newSlot(end)
+			if v, err = loadSlotState(rest, w.aggs, s); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		w.wm = wm
+	}
+	return err
 }
 
 // writeRow appends slot s's row: its keys, decoded, then its results.

@@ -550,3 +550,10 @@ func (db *DB) Close() error {
 	}
 	return nil
 }
+
+// Size returns the bytes the database takes on disk (Badger's LSM tree
+// and value log), as Badger last measured them.
+func (db *DB) Size() int64 {
+	lsm, vlog := db.bdb.Size()
+	return lsm + vlog
+}

@@ -2,6 +2,7 @@ package datagen
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"math/bits"
 	"time"
@@ -18,8 +19,11 @@ type Source struct {
 	cols []column
 
 	first, stride int64 // the split's first row and the split count
-	end           int64 // one past the table's last row; MaxInt64 unbounded
-	pos           int64 // the next row this split produces
+	// paceFrom is the row the pacing schedule starts at: first, or
+	// where Seek resumed.
+	paceFrom int64
+	end      int64 // one past the table's last row; MaxInt64 unbounded
+	pos      int64 // the next row this split produces
 
 	// Pacing: the split's row first+k*stride is due at wallStart +
 	// k*stride/Rate seconds.
@@ -31,7 +35,31 @@ type Source struct {
 	dec     apd.Decimal
 }
 
-var _ connectors.Source = (*Source)(nil)
+var _ connectors.CheckpointedSource = (*Source)(nil)
+
+// Position returns the split's position: partition the split's index,
+// offset the next row it produces.
+func (s *Source) Position() []connectors.PartitionPosition {
+	return []connectors.PartitionPosition{{Partition: int32(s.first), Offset: s.pos}}
+}
+
+// Seek resumes the split at its position in pos, if there is one. A
+// position that is not a row of this split (saved by a job of another
+// parallelism) is refused: a generator's rows are split by row number,
+// so its splits cannot be redistributed. The pacing restarts from there.
+func (s *Source) Seek(pos []connectors.PartitionPosition) error {
+	for _, p := range pos {
+		if int64(p.Partition) != s.first {
+			continue
+		}
+		if p.Offset < s.first || (p.Offset-s.first)%s.stride != 0 {
+			return fmt.Errorf("datagen: cannot resume split %d of %d at row %d: it was saved with another parallelism", s.first, s.stride, p.Offset)
+		}
+		s.pos, s.paceFrom = p.Offset, p.Offset
+		s.wallStarted = false
+	}
+	return nil
+}
 
 // NewSource returns the source of split. cfg is completed with
 // EnsureDefaults and validated.
@@ -48,7 +76,7 @@ func NewSource(cfg Config, split connectors.Split) (*Source, error) {
 	if n := cfg.Total(); n >= 0 {
 		s.end = n
 	}
-	s.pos = s.first
+	s.pos, s.paceFrom = s.first, s.first
 	for i, f := range cfg.Fields {
 		s.cols = append(s.cols, newColumn(cfg.Seed, i, cfg.Schema[i].Type, f))
 	}
@@ -129,13 +157,13 @@ func (s *Source) dueRows(now time.Time) int64 {
 		return math.MaxInt64
 	}
 	k, _ := bits.Div64(hi, lo, d)
-	done := (s.pos - s.first) / s.stride
+	done := (s.pos - s.paceFrom) / s.stride
 	return max(int64(k)+1-done, 0)
 }
 
 // dueTime returns when the split's row pos is due.
 func (s *Source) dueTime(pos int64) time.Time {
-	hi, lo := bits.Mul64(uint64(pos-s.first), 1e9)
+	hi, lo := bits.Mul64(uint64(pos-s.paceFrom), 1e9)
 	rate := uint64(s.cfg.Rate)
 	if hi >= rate {
 		return s.wallStart.Add(math.MaxInt64)

@@ -400,7 +400,7 @@ func TestBoundedStopsAtHighWatermark(t *testing.T) {
 	if err != nil || st.State != connectors.Done || batch.Len() != 3 {
 		t.Fatalf("after Done: %v, %d rows, %v", st.State, batch.Len(), err)
 	}
-	if pos := s.Position()[0]; pos != 3 {
+	if pos := s.Position()[0].Offset; pos != 3 {
 		t.Errorf("position %d, want 3", pos)
 	}
 }

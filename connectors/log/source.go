@@ -143,7 +143,10 @@ type partReader struct {
 	done bool
 }
 
-var _ connectors.PartitionedSource = (*Source)(nil)
+var (
+	_ connectors.PartitionedSource  = (*Source)(nil)
+	_ connectors.CheckpointedSource = (*Source)(nil)
+)
 
 // NewSource returns a Source over opts. It checks the options and the
 // format; the topic is looked up in Open.
@@ -252,13 +255,39 @@ func (s *Source) groupOffset(id int32, start, end int64) (int64, error) {
 }
 
 // Position returns the next offset to read of every partition the source
-// reads: the position a checkpoint will save.
-func (s *Source) Position() map[int32]int64 {
-	pos := make(map[int32]int64, len(s.parts))
-	for _, p := range s.parts {
-		pos[p.id] = p.r.Offset()
+// reads: the position a checkpoint saves. It implements
+// connectors.CheckpointedSource.
+func (s *Source) Position() []connectors.PartitionPosition {
+	pos := make([]connectors.PartitionPosition, len(s.parts))
+	for i, p := range s.parts {
+		pos[i] = connectors.PartitionPosition{Partition: p.id, Offset: p.r.Offset()}
 	}
 	return pos
+}
+
+// Seek resumes the partitions the source reads at the positions given
+// for them. A position outside what the partition holds now (retention
+// removed it, or the topic was recreated) is an error: resuming
+// elsewhere would lose or repeat rows silently.
+func (s *Source) Seek(pos []connectors.PartitionPosition) error {
+	for _, q := range pos {
+		for _, p := range s.parts {
+			if p.id != q.Partition {
+				continue
+			}
+			start, end, err := s.opts.Broker.Offsets(s.opts.Topic, p.id)
+			if err != nil {
+				return fmt.Errorf("log source: %w", err)
+			}
+			if q.Offset < start || q.Offset > end {
+				return fmt.Errorf("log source: %w: cannot resume %s partition %d at offset %d, which the checkpoint saved: the partition now holds %d to %d",
+					broker.ErrOffsetOutOfRange, s.opts.Topic, p.id, q.Offset, start, end)
+			}
+			p.r.SetOffset(q.Offset)
+			p.done = s.opts.Bounded && q.Offset >= p.end
+		}
+	}
+	return nil
 }
 
 // Next appends up to max rows, taking partitions in turn.
