@@ -30,6 +30,12 @@ import (
 type Env struct {
 	Broker *broker.Broker
 	Stdout io.Writer
+	// JobID names the job the connectors are built for, stable across
+	// its restarts ("" for a SELECT's); Transactional says that the job
+	// takes checkpoints, so a sink that can write exactly once
+	// (connectors.TransactionalSink) should.
+	JobID         string
+	Transactional bool
 }
 
 // ErrInvalidOptions is returned (wrapped, saying which option and why)
