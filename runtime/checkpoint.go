@@ -3,7 +3,9 @@ package runtime
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"sort"
 	"sync"
 	"time"
 
@@ -101,6 +103,9 @@ type coordinator struct {
 	tasks             []*ckTask
 	reports           chan ckReport
 	next              uint64 // the next epoch
+	// trigger asks for a checkpoint now (Job.Checkpoint), answered on
+	// the channel sent.
+	trigger chan chan ckResult
 
 	mu struct {
 		sync.Mutex
@@ -120,6 +125,7 @@ type coordinator struct {
 		sync.Mutex
 		last              *CheckpointInfo
 		completed, failed int64
+		positions         []SourcePosition
 	}
 }
 
@@ -127,6 +133,7 @@ func newCoordinator(j *Job, restored uint64) *coordinator {
 	c := &coordinator{
 		j: j, interval: j.p.CheckpointInterval, timeout: j.p.CheckpointTimeout,
 		next:     restored + 1,
+		trigger:  make(chan chan ckResult),
 		finished: map[*ckTask]bool{},
 		pos:      map[*ckTask][]connectors.PartitionPosition{},
 		tokens:   map[*ckTask][]byte{},
@@ -189,13 +196,23 @@ func (c *coordinator) run(ctx context.Context) error {
 	defer tick.Stop()
 	for {
 		if c.allFinished() {
-			return c.checkpoint(ctx, true)
+			_, err := c.checkpoint(ctx, true)
+			if errors.Is(err, errAborted) {
+				return ctx.Err()
+			}
+			return err
 		}
 		select {
 		case r := <-c.reports:
 			c.take(r)
 		case <-tick.C:
-			if err := c.checkpoint(ctx, false); err != nil {
+			if _, err := c.checkpoint(ctx, false); err != nil && !errors.Is(err, errAborted) {
+				return err
+			}
+		case reply := <-c.trigger:
+			epoch, err := c.checkpoint(ctx, false)
+			reply <- ckResult{epoch, err}
+			if err != nil && !errors.Is(err, errAborted) {
 				return err
 			}
 		case <-ctx.Done():
@@ -224,10 +241,20 @@ func (c *coordinator) take(r ckReport) {
 	}
 }
 
-// checkpoint runs one round; final is the round after every task ended.
-// It returns an error that must fail the job: a commit of the state or
-// of a sink that failed. A round that times out is counted and skipped.
-func (c *coordinator) checkpoint(ctx context.Context, final bool) error {
+// ckResult is the outcome of a checkpoint Job.Checkpoint asked for.
+type ckResult struct {
+	epoch uint64
+	err   error
+}
+
+// errAborted is a round that timed out or whose job is stopping.
+var errAborted = errors.New("checkpoint aborted")
+
+// checkpoint runs one round and returns its epoch; final is the round
+// after every task ended. An error other than errAborted must fail the
+// job: a commit of the state or of a sink that failed. A round that times
+// out is counted and skipped (errAborted).
+func (c *coordinator) checkpoint(ctx context.Context, final bool) (uint64, error) {
 	epoch := c.next
 	c.next++
 	r := &ckRound{epoch: epoch, started: time.Now(), resume: make(chan struct{})}
@@ -281,9 +308,9 @@ func (c *coordinator) checkpoint(ctx context.Context, final bool) error {
 			c.stats.Lock()
 			c.stats.failed++
 			c.stats.Unlock()
-			return nil
+			return 0, fmt.Errorf("%w: checkpoint %d took longer than %v", errAborted, epoch, c.timeout)
 		case <-ctx.Done():
-			return nil
+			return 0, errAborted
 		}
 	}
 	meta := checkpointMeta{Sources: map[string][]connectors.PartitionPosition{}, Sinks: map[int][]byte{}, Finished: final}
@@ -296,27 +323,41 @@ func (c *coordinator) checkpoint(ctx context.Context, final bool) error {
 	}
 	data, err := json.Marshal(meta)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	db := c.j.p.State
 	if err := db.Commit(epoch, data); err != nil {
-		return fmt.Errorf("checkpoint %d: %w", epoch, err)
+		return 0, fmt.Errorf("checkpoint %d: %w", epoch, err)
 	}
 	// The checkpoint is durable: make its output visible. The chains are
 	// paused (or ended), so their sinks are ours to call.
 	for t := range c.tokens {
 		ts := t.in.sink.(connectors.TransactionalSink)
 		if err := ts.Commit(ctx); err != nil {
-			return fmt.Errorf("checkpoint %d: commit sink %d: %w", epoch, t.in.sinkIndex, err)
+			return 0, fmt.Errorf("checkpoint %d: commit sink %d: %w", epoch, t.in.sinkIndex, err)
 		}
 	}
 	clear(c.tokens)
+	var positions []SourcePosition
+	for t, pos := range c.pos {
+		for _, p := range pos {
+			positions = append(positions, SourcePosition{Table: t.in.stage.SourceTable, Topic: t.in.stage.SourceTopic, Partition: p.Partition, Offset: p.Offset})
+		}
+	}
+	sort.Slice(positions, func(a, b int) bool {
+		pa, pb := positions[a], positions[b]
+		if pa.Table != pb.Table {
+			return pa.Table < pb.Table
+		}
+		return pa.Partition < pb.Partition
+	})
 	info := &CheckpointInfo{ID: epoch, Completed: time.Now(), Duration: time.Since(r.started), Alignment: align, StateBytes: db.Size()}
 	c.stats.Lock()
 	c.stats.last = info
+	c.stats.positions = positions
 	c.stats.completed++
 	c.stats.Unlock()
-	return nil
+	return epoch, nil
 }
 
 // closeKept closes the sinks of finished chains.
@@ -395,4 +436,41 @@ func (j *Job) recommit(ctx context.Context, insts []*instance) {
 			j.fail(&TaskError{Job: j.p.Name, Task: fmt.Sprintf("sink[%d]", in.sinkIndex), Operator: "sink", Err: err})
 		}
 	}
+}
+
+// ErrNoCheckpoints is returned by Job.Checkpoint for a job that takes
+// none.
+var ErrNoCheckpoints = errors.New("runtime: the job takes no checkpoints")
+
+// Checkpoint takes a checkpoint now, waits until it is complete (its
+// sinks committed) and returns its epoch.
+func (j *Job) Checkpoint(ctx context.Context) (uint64, error) {
+	if j.ck == nil {
+		return 0, ErrNoCheckpoints
+	}
+	reply := make(chan ckResult, 1)
+	select {
+	case j.ck.trigger <- reply:
+	case <-j.done:
+		return 0, fmt.Errorf("runtime: job %s has ended", j.p.Name)
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	select {
+	case r := <-reply:
+		return r.epoch, r.err
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+// SourcePositions returns where the job's sources were at its last
+// checkpoint (End unset).
+func (j *Job) SourcePositions() []SourcePosition {
+	if j.ck == nil {
+		return nil
+	}
+	j.ck.stats.Lock()
+	defer j.ck.stats.Unlock()
+	return append([]SourcePosition(nil), j.ck.stats.positions...)
 }

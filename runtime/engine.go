@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	goruntime "runtime"
@@ -177,14 +179,6 @@ type Engine struct {
 	}
 }
 
-type engineJob struct {
-	id        string
-	statement string
-	bounded   bool
-	started   time.Time
-	job       *Job
-}
-
 // NewEngine returns an Engine whose catalog is the one kept in
 // opts.Broker, replayed from the log (see OpenCatalog), or an empty one
 // held in memory when there is no broker.
@@ -207,6 +201,12 @@ func NewEngine(opts EngineOptions) (*Engine, error) {
 	e.mu.options = make(map[string]string)
 	e.mu.mvJobs = make(map[string]string)
 	e.mu.jobs = make(map[string]*engineJob)
+	if opts.ResumeJobs && opts.Broker != nil {
+		if err := e.resumeJobs(e.ctx); err != nil {
+			e.Close()
+			return nil, err
+		}
+	}
 	return e, nil
 }
 
@@ -217,11 +217,17 @@ func (e *Engine) Close() error {
 	jobs := make([]*engineJob, 0, len(e.mu.jobs))
 	for _, j := range e.mu.jobs {
 		jobs = append(jobs, j)
+		if e.opts.ResumeJobs {
+			// Their state stays, for the next engine to resume them.
+			j.mu.Lock()
+			j.mu.shutdown = true
+			j.mu.Unlock()
+		}
 	}
 	e.mu.Unlock()
 	e.cancel()
 	for _, j := range jobs {
-		<-j.job.Done()
+		<-j.Done()
 	}
 	// Every job's state database closes and goes before the engine does
 	// (a SELECT's job may still be releasing it).
@@ -287,8 +293,8 @@ func (e *Engine) Wait(ctx context.Context, id string) error {
 		return err
 	}
 	select {
-	case <-j.job.Done():
-		return j.job.Wait()
+	case <-j.Done():
+		return j.Wait()
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -300,7 +306,7 @@ func (e *Engine) JobStatus(id string) (Status, error) {
 	if err != nil {
 		return 0, err
 	}
-	return j.job.Status(), nil
+	return j.Status(), nil
 }
 
 // JobMetrics returns the row counts of job id's stages so far.
@@ -309,7 +315,10 @@ func (e *Engine) JobMetrics(id string) ([]StageMetrics, error) {
 	if err != nil {
 		return nil, err
 	}
-	return j.job.Metrics(), nil
+	if cur := j.job(); cur != nil {
+		return cur.Metrics(), nil
+	}
+	return nil, nil
 }
 
 func (e *Engine) job(id string) (*engineJob, error) {
@@ -408,8 +417,8 @@ func (e *Engine) exec(ctx context.Context, src string, st sql.Statement, collect
 		// A materialized view takes its job and its topic with it.
 		for _, id := range stop {
 			if j, err := e.job(id); err == nil {
-				j.job.Cancel()
-				<-j.job.Done()
+				j.Cancel()
+				<-j.Done()
 			}
 		}
 		if what == "materialized view" && e.opts.Broker != nil {
@@ -476,7 +485,7 @@ func (e *Engine) command(src string, st sql.Statement) (Result, error) {
 		sort.Slice(ids, func(a, b int) bool { return jobNumber(ids[a]) < jobNumber(ids[b]) })
 		for _, id := range ids {
 			j := e.mu.jobs[id]
-			r.Rows = append(r.Rows, []any{id, j.job.Status().String(), j.statement})
+			r.Rows = append(r.Rows, []any{id, j.Status().String(), j.statement})
 		}
 		return r, nil
 	case sql.StopJob:
@@ -487,8 +496,8 @@ func (e *Engine) command(src string, st sql.Statement) (Result, error) {
 		if err != nil {
 			return Result{}, sql.Errorf(src, c.IDPos, "unknown job %q", c.ID)
 		}
-		j.job.Cancel()
-		<-j.job.Done()
+		j.Cancel()
+		<-j.Done()
 		return Result{Message: "stopped job " + c.ID}, nil
 	case sql.SetOption, sql.ShowOptions, sql.ResetOption:
 		return e.setOption(src, c)
@@ -504,6 +513,11 @@ func jobNumber(id string) int {
 // plan binds and plans a query; sinkName, when not empty, names the table
 // it writes.
 func (e *Engine) plan(src string, info sql.StatementInfo, sinkName string) (*planner.Physical, error) {
+	return e.planWith(e.settings(), src, info, sinkName)
+}
+
+// planWith is plan with the settings set.
+func (e *Engine) planWith(set settings, src string, info sql.StatementInfo, sinkName string) (*planner.Physical, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var sink *sql.Table
@@ -527,7 +541,7 @@ func (e *Engine) plan(src string, info sql.StatementInfo, sinkName string) (*pla
 	}
 	env := e.env()
 	p, err := planner.Plan(q, sink, planner.Options{
-		Parallelism:       e.settingsLocked().parallelism,
+		Parallelism:       set.parallelism,
 		Prunable:          func(t *sql.Table) bool { return registry.Prunable(t.Options) },
 		SourceParallelism: func(t *sql.Table) int { return registry.Splits(t.Options, env) },
 		TakesUpdates:      func(t *sql.Table) bool { return registry.TakesUpdates(t.Options, t.PrimaryKey) },
@@ -557,7 +571,11 @@ func (e *Engine) env() registry.Env {
 // exchange, and forward edges chain operators into the stage of their
 // input (through a union, each input's stage carries on alone).
 func (e *Engine) pipeline(name string, p *planner.Physical, newSink func(connectors.Split) (connectors.Sink, error)) (Pipeline, error) {
-	set := e.settings()
+	return e.pipelineWith(e.settings(), name, p, newSink)
+}
+
+// pipelineWith is pipeline with the settings set.
+func (e *Engine) pipelineWith(set settings, name string, p *planner.Physical, newSink func(connectors.Split) (connectors.Sink, error)) (Pipeline, error) {
 	pl := Pipeline{
 		Name:        name,
 		Parallelism: p.Parallelism,
@@ -647,7 +665,11 @@ func (e *Engine) pipeline(name string, p *planner.Physical, newSink func(connect
 			return Pipeline{}, fmt.Errorf("table %s: %w", src.Table.Name, err)
 		}
 		s := len(stages)
-		st := Stage{Name: fmt.Sprintf("s%d", s+1), Parallelism: src.Parallelism, Schema: src.Schema, NewSource: newSource, Watermark: src.Watermark}
+		st := Stage{Name: fmt.Sprintf("s%d", s+1), Parallelism: src.Parallelism, Schema: src.Schema, NewSource: newSource, Watermark: src.Watermark,
+			SourceTable: src.Table.Name}
+		if src.Table.Options["connector"] == "log" {
+			st.SourceTopic = src.Table.Options["topic"]
+		}
 		if src.ProcTime {
 			st.ProcTimeTick = procTimeTick
 		}
@@ -706,10 +728,11 @@ func (e *Engine) lookupView(ctx context.Context, p *planner.Physical) (r Result,
 	e.mu.Lock()
 	id := e.mu.mvJobs[strings.ToLower(t.Name)]
 	e.mu.Unlock()
-	j, err := e.job(id)
-	if err != nil || j.job.Status() != Running {
+	ej, err := e.job(id)
+	if err != nil || ej.Status() != Running {
 		return Result{}, false, nil
 	}
+	j := ej.job()
 	// The key's values, from conjuncts key column = constant.
 	cols := scan.Columns
 	if cols == nil {
@@ -739,7 +762,7 @@ func (e *Engine) lookupView(ctx context.Context, p *planner.Physical) (r Result,
 	}
 	key.SetLen(1)
 	full := types.NewBatch(t.Schema, 1)
-	err = j.job.Query(ctx, mvIndexName, func(op Operator) error {
+	err = j.Query(ctx, mvIndexName, func(op Operator) error {
 		return op.(*MaterializedIndex).Lookup(key, full)
 	})
 	if err != nil {
@@ -1094,55 +1117,138 @@ func bounded(p *planner.Physical) bool {
 }
 
 func (e *Engine) insert(src string, st sql.Statement, info sql.StatementInfo) (Result, error) {
-	p, err := e.plan(src, info, info.Names[0])
-	if err != nil {
-		return Result{}, err
-	}
-	newSink, err := registry.Sink(p.Sink.Options, p.Sink.Schema, p.Sink.PrimaryKey, e.env())
-	if err != nil {
-		return Result{}, fmt.Errorf("table %s: %w", p.Sink.Name, err)
-	}
 	e.mu.Lock()
 	if e.mu.closed {
 		e.mu.Unlock()
 		return Result{}, errors.New("runtime: engine is closed")
 	}
-	e.mu.nextJob++
-	id := "j-" + strconv.Itoa(e.mu.nextJob)
+	options := maps.Clone(e.mu.options)
 	e.mu.Unlock()
-	pl, err := e.pipeline(id, p, newSink)
+	return e.startJob(jobRecord{Statement: st.Text, Options: options}, src, info, false)
+}
+
+// startJob starts job rec, an INSERT's or a materialized view's, whose
+// statement, in the script src, is classified as info, under the options
+// rec.Options. With resume set it is a job a previous engine left
+// running, which resumes from its checkpoint; otherwise it starts
+// afresh; a new job without an ID gets the next one once it has planned.
+// It returns once the first attempt is built.
+func (e *Engine) startJob(rec jobRecord, src string, info sql.StatementInfo, resume bool) (Result, error) {
+	set := e.settingsOf(rec.Options)
+	strategy, err := set.restartStrategy()
 	if err != nil {
 		return Result{}, err
 	}
-	if t := p.Sink; t.MaterializedQuery != "" && len(t.PrimaryKey) > 0 {
-		// A materialized view keeps its rows by key in its job's state,
-		// for the queries that name a key.
-		var key []int
-		for _, k := range t.PrimaryKey {
-			key = append(key, t.Schema.Index(k))
+	p, err := e.planWith(set, src, info, info.Names[0])
+	if err != nil {
+		return Result{}, err
+	}
+	if rec.ID == "" {
+		e.mu.Lock()
+		e.mu.nextJob++
+		rec.ID = "j-" + strconv.Itoa(e.mu.nextJob)
+		e.mu.Unlock()
+	}
+	id := rec.ID
+	checkpoints := e.opts.StateDir != "" && set.checkpointInterval > 0
+	env := e.env()
+	env.JobID, env.Transactional = id, checkpoints
+	newSink, err := registry.Sink(p.Sink.Options, p.Sink.Schema, p.Sink.PrimaryKey, env)
+	if err != nil {
+		return Result{}, fmt.Errorf("table %s: %w", p.Sink.Name, err)
+	}
+	// build makes an attempt: a Job on the job's state, opened afresh for
+	// the first attempt of a new job, else resumed.
+	fresh := !resume
+	var release func(keep bool)
+	build := func() (*Job, error) {
+		if release != nil {
+			release(true) // the previous attempt's
+			release = nil
 		}
-		addIndex(&pl, t.Schema, key)
+		pl, err := e.pipelineWith(set, id, p, newSink)
+		if err != nil {
+			return nil, err
+		}
+		if t := p.Sink; t.MaterializedQuery != "" && len(t.PrimaryKey) > 0 {
+			// A materialized view keeps its rows by key in its job's
+			// state, for the queries that name a key.
+			var key []int
+			for _, k := range t.PrimaryKey {
+				key = append(key, t.Schema.Index(k))
+			}
+			addIndex(&pl, t.Schema, key)
+		}
+		pl.StateTTL, pl.StateCacheBytes = set.stateTTL, e.opts.StateCacheBytes
+		if e.opts.StateDir != "" && (checkpoints || stateful(pl)) {
+			db, rel, err := e.openJobState(id, !fresh)
+			if err != nil {
+				return nil, err
+			}
+			fresh, release, pl.State = false, rel, db
+			if checkpoints {
+				pl.CheckpointInterval = set.checkpointInterval
+			}
+		}
+		return NewJob(pl)
 	}
-	release, err := e.attachState(&pl, id)
+	first, err := build()
 	if err != nil {
+		if release != nil {
+			release(resume)
+		}
 		return Result{}, err
 	}
-	job, err := NewJob(pl)
-	if err != nil {
-		release()
-		return Result{}, err
+	ej := &engineJob{id: id, statement: rec.Statement, bounded: bounded(p), started: time.Now(), strategy: strategy, done: make(chan struct{})}
+	ej.mu.status, ej.mu.cur = Running, first
+	ctx, cancel := context.WithCancel(e.ctx)
+	ej.mu.cancel = cancel
+	ej.build = func() (*Job, error) {
+		if first != nil {
+			j := first
+			first = nil
+			return j, nil
+		}
+		return build()
 	}
-	go func() { <-job.Done(); release() }()
-	j := &engineJob{id: id, statement: st.Text, bounded: bounded(p), started: time.Now(), job: job}
+	if e.opts.ResumeJobs && e.opts.Broker != nil && !resume {
+		if err := e.putJobRecord(rec); err != nil {
+			if release != nil {
+				release(false)
+			}
+			return Result{}, err
+		}
+	}
 	e.mu.Lock()
-	e.mu.jobs[id] = j
+	e.mu.jobs[id] = ej
 	e.mu.Unlock()
+	forget := func() {
+		if e.opts.ResumeJobs && e.opts.Broker != nil {
+			if err := e.removeJobRecord(id); err != nil {
+				slog.Warn("could not forget an ended job: it will be resumed at the next start", "job", id, "error", err)
+			}
+		}
+	}
 	// A job outlives the statement that started it: it runs on the
 	// engine's context, until it ends, is stopped or the engine closes.
-	if err := job.Start(e.ctx); err != nil {
-		return Result{}, err
+	go ej.supervise(ctx, func(keep bool) {
+		if release != nil {
+			release(keep)
+		}
+	}, forget)
+	return Result{Message: "started job " + id, JobID: id, Bounded: ej.bounded}, nil
+}
+
+// stateful reports whether a pipeline has operators that keep state.
+func stateful(pl Pipeline) bool {
+	for _, st := range pl.Stages {
+		for _, op := range st.Operators {
+			if op.NewWith != nil {
+				return true
+			}
+		}
 	}
-	return Result{Message: "started job " + id, JobID: id, Bounded: j.bounded}, nil
+	return false
 }
 
 // explain plans the SELECT or INSERT that info explains, without running

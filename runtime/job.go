@@ -98,6 +98,9 @@ type Stage struct {
 	// least this often while the source has no row, so that windows
 	// close on time with no input.
 	ProcTimeTick time.Duration
+	// SourceTable and SourceTopic name a source stage's table and, for
+	// one in the log, its topic, in the job's metrics.
+	SourceTable, SourceTopic string
 	// Inputs are, for a stage without a source, the stages feeding it and
 	// how their rows reach its instances.
 	Inputs    []StageInput
@@ -184,6 +187,9 @@ const (
 	Finished
 	Failed
 	Cancelled
+	// Restarting is an engine's job between a failed attempt and the
+	// next.
+	Restarting
 )
 
 func (s Status) String() string {
@@ -198,6 +204,8 @@ func (s Status) String() string {
 		return "failed"
 	case Cancelled:
 		return "cancelled"
+	case Restarting:
+		return "restarting"
 	}
 	return fmt.Sprintf("Status(%d)", int32(s))
 }

@@ -3,7 +3,9 @@ package runtime
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"sort"
+	"sync"
 	"time"
 )
 
@@ -97,15 +99,21 @@ func (j *engineJob) info() JobInfo {
 	in := JobInfo{
 		ID:        j.id,
 		Statement: j.statement,
-		Status:    j.job.Status().String(),
+		Status:    j.Status().String(),
 		Bounded:   j.bounded,
 		Started:   j.started,
-		Stages:    j.job.Metrics(),
 	}
-	if j.job.Status() == Failed {
-		if err := j.job.Wait(); err != nil {
-			in.Error = err.Error()
-		}
+	j.mu.Lock()
+	cur, restarts, lastErr := j.mu.cur, j.mu.restarts, j.mu.lastErr
+	j.mu.Unlock()
+	in.Restarts = restarts
+	if lastErr != nil {
+		in.Error = lastErr.Error()
+	}
+	if cur != nil {
+		in.Stages = cur.Metrics()
+		in.Checkpoint, in.CheckpointsCompleted, in.CheckpointsFailed = cur.Checkpoints()
+		in.Sources = cur.SourcePositions()
 	}
 	return in
 }
@@ -120,9 +128,9 @@ func (e *Engine) StopJob(ctx context.Context, id string, savepoint bool) (string
 	if savepoint {
 		return "", ErrNoSavepoint
 	}
-	j.job.Cancel()
+	j.Cancel()
 	select {
-	case <-j.job.Done():
+	case <-j.Done():
 	case <-ctx.Done():
 		return "", ctx.Err()
 	}
@@ -139,9 +147,31 @@ func (e *Engine) Savepoint(ctx context.Context, id string) (string, error) {
 }
 
 // Shutdown ends the Engine for a restart: each running job takes a
-// final checkpoint and commits its sinks, then stops, and is resumed
-// from that checkpoint by the next Engine on the same data. ctx bounds
-// the wait; past it Shutdown closes as Close does.
+// final checkpoint, which commits its sinks, and stops; the next Engine
+// on the same data with ResumeJobs resumes it from there. ctx bounds the
+// checkpoints; past it Shutdown closes as Close does (the jobs then
+// resume from their previous checkpoints).
 func (e *Engine) Shutdown(ctx context.Context) error {
+	e.mu.Lock()
+	jobs := make([]*engineJob, 0, len(e.mu.jobs))
+	for _, j := range e.mu.jobs {
+		jobs = append(jobs, j)
+	}
+	e.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, j := range jobs {
+		cur := j.job()
+		if cur == nil || cur.Status() != Running {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := cur.Checkpoint(ctx); err != nil && !errors.Is(err, ErrNoCheckpoints) {
+				slog.Warn("final checkpoint failed; the job resumes from its previous one", "job", j.id, "error", err)
+			}
+		}()
+	}
+	wg.Wait()
 	return e.Close()
 }

@@ -30,6 +30,11 @@ const (
 	// OptCheckpointInterval is how often a job takes a checkpoint (0:
 	// never).
 	OptCheckpointInterval = "checkpoint.interval"
+	// The restart strategy of a job that fails (with checkpoints).
+	OptRestartStrategy = "restart.strategy"
+	OptRestartAttempts = "restart.attempts"
+	OptRestartDelay    = "restart.delay"
+	OptRestartMaxDelay = "restart.max-delay"
 )
 
 var optionSpecs = []optionSpec{
@@ -38,6 +43,16 @@ var optionSpecs = []optionSpec{
 	{OptMaxResultRows, "most rows a SELECT collects for its caller (an aligned table, Exec)", positiveInt(1 << 40)},
 	{OptIdleTimeout, "how long a source partition may go without a row before it stops holding the watermark back (0: never)", duration},
 	{OptStateTTL, "how long unwindowed state (a GROUP BY's groups) is kept after it was last written (0: forever)", duration},
+	{OptRestartStrategy, "what a job that fails does: none, fixed-delay (restart.attempts times, restart.delay apart) or exponential-delay (the delay doubling up to restart.max-delay); it restarts from its last checkpoint", func(v string) error {
+		_, err := parseRestartStrategy(v, "", "", "")
+		return err
+	}},
+	{OptRestartAttempts, "most restarts of a failed job (-1: no limit; default 10)", func(v string) error {
+		_, err := parseRestartStrategy("", v, "", "")
+		return err
+	}},
+	{OptRestartDelay, "delay before a failed job restarts (exponential-delay: the first delay; default 1s)", duration},
+	{OptRestartMaxDelay, "longest delay of exponential-delay (default 1m)", duration},
 	{OptCheckpointInterval, "how often a job started by INSERT or CREATE MATERIALIZED VIEW takes a checkpoint (0: never; without checkpoints a job does not resume after a failure and its log sinks are at-least-once)", duration},
 }
 
@@ -92,14 +107,25 @@ type settings struct {
 	parallelism, batchSize, maxResultRows int
 	idleTimeout, stateTTL                 time.Duration
 	checkpointInterval                    time.Duration
+	restart                               [4]string // strategy, attempts, delay, max delay
+}
+
+// restartStrategy parses the restart options (checked by SET).
+func (s settings) restartStrategy() (restartStrategy, error) {
+	return parseRestartStrategy(s.restart[0], s.restart[1], s.restart[2], s.restart[3])
 }
 
 // settingsLocked reads the settings; e.mu is held.
 func (e *Engine) settingsLocked() settings {
+	return e.settingsOf(e.mu.options)
+}
+
+// settingsOf reads the settings that the options SET gave make.
+func (e *Engine) settingsOf(options map[string]string) settings {
 	s := settings{parallelism: e.opts.Parallelism, batchSize: e.opts.BatchSize, maxResultRows: e.opts.MaxResultRows,
 		checkpointInterval: e.opts.CheckpointInterval}
 	get := func(key string, into *int) {
-		if v, ok := e.mu.options[key]; ok {
+		if v, ok := options[key]; ok {
 			n, _ := strconv.Atoi(strings.TrimSpace(v)) // checked by SET
 			*into = n
 		}
@@ -107,14 +133,17 @@ func (e *Engine) settingsLocked() settings {
 	get(OptParallelism, &s.parallelism)
 	get(OptBatchSize, &s.batchSize)
 	get(OptMaxResultRows, &s.maxResultRows)
-	if v, ok := e.mu.options[OptIdleTimeout]; ok {
+	if v, ok := options[OptIdleTimeout]; ok {
 		s.idleTimeout, _ = parseDuration(v) // checked by SET
 	}
-	if v, ok := e.mu.options[OptStateTTL]; ok {
+	if v, ok := options[OptStateTTL]; ok {
 		s.stateTTL, _ = parseDuration(v)
 	}
-	if v, ok := e.mu.options[OptCheckpointInterval]; ok {
+	if v, ok := options[OptCheckpointInterval]; ok {
 		s.checkpointInterval, _ = parseDuration(v)
+	}
+	for i, k := range []string{OptRestartStrategy, OptRestartAttempts, OptRestartDelay, OptRestartMaxDelay} {
+		s.restart[i] = options[k]
 	}
 	return s
 }
@@ -158,6 +187,10 @@ func (e *Engine) setOption(src string, c sql.Command) (Result, error) {
 	vals := map[string]string{OptParallelism: strconv.Itoa(s.parallelism), OptBatchSize: strconv.Itoa(s.batchSize),
 		OptMaxResultRows: strconv.Itoa(s.maxResultRows), OptIdleTimeout: s.idleTimeout.String(), OptStateTTL: s.stateTTL.String(),
 		OptCheckpointInterval: s.checkpointInterval.String()}
+	if rs, err := s.restartStrategy(); err == nil {
+		vals[OptRestartStrategy], vals[OptRestartAttempts] = rs.kind, strconv.Itoa(rs.attempts)
+		vals[OptRestartDelay], vals[OptRestartMaxDelay] = rs.delay.String(), rs.maxDelay.String()
+	}
 	r := Result{Columns: types.Schema{
 		{Name: "key", Type: types.String()},
 		{Name: "value", Type: types.String()},
