@@ -65,6 +65,12 @@ type SinkOptions struct {
 	MaxInFlight int
 	// Clock stamps records; default the system clock.
 	Clock Clock
+	// TransactionalIDPrefix, for a TransactionalSink only, is where its
+	// transactional ids start: split i writes under <prefix>/<i>/a and
+	// <prefix>/<i>/b in turn (see TransactionalIDs). It must be unique
+	// to the job and sink table and stable across the job's restarts;
+	// the registry makes it sluice/<job id>/<table>.
+	TransactionalIDPrefix string
 }
 
 // EnsureDefaults fills in unset options.
@@ -124,6 +130,10 @@ type Sink struct {
 	before    []byte
 	hasBefore bool
 	row       []byte
+
+	// txn, for the Sink inside a TransactionalSink, makes the batches
+	// transactional; nil otherwise.
+	txn *TransactionalSink
 }
 
 var _ connectors.Sink = (*Sink)(nil)
@@ -131,6 +141,13 @@ var _ connectors.Sink = (*Sink)(nil)
 // NewSink returns a Sink over opts. It checks the options, the format and
 // the key columns; the topic is looked up in Open.
 func NewSink(opts SinkOptions) (*Sink, error) {
+	if opts.TransactionalIDPrefix != "" {
+		return nil, errors.New("log sink: a transactional id prefix is for NewTransactionalSink")
+	}
+	return newSink(opts)
+}
+
+func newSink(opts SinkOptions) (*Sink, error) {
 	opts.EnsureDefaults()
 	if err := opts.Validate(); err != nil {
 		return nil, err
@@ -245,8 +262,14 @@ func (s *Sink) Write(ctx context.Context, b *types.Batch) error {
 	if err != nil {
 		return err
 	}
+	if s.txn != nil {
+		if err := s.txn.begin(ctx, s.touched); err != nil {
+			s.fail(err)
+			return err
+		}
+	}
 	for _, p := range s.touched {
-		if err := s.append(ctx, int32(p), s.builders[p].Build()); err != nil {
+		if err := s.append(ctx, p); err != nil {
 			return err
 		}
 	}
@@ -254,25 +277,37 @@ func (s *Sink) Write(ctx context.Context, b *types.Batch) error {
 }
 
 // append takes a slot, blocking while MaxInFlight appends are
-// unacknowledged, and hands the batch to the broker, which has written it
-// (so the builder may be reused) when AppendAsync returns.
-func (s *Sink) append(ctx context.Context, p int32, batch []byte) error {
+// unacknowledged, and hands partition p's batch to the broker, which has
+// written it (so the builder may be reused) when AppendAsync returns.
+// A transactional batch gets its producer and sequence only once it has
+// its slot, so a Write cancelled while waiting leaves no gap in the
+// sequence.
+func (s *Sink) append(ctx context.Context, p int) error {
 	select {
 	case s.slots <- struct{}{}:
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	s.opts.Broker.AppendAsync(s.opts.Topic, p, batch, func(r broker.AppendResult) {
+	bb := &s.builders[p]
+	if s.txn != nil {
+		s.txn.stamp(bb, p)
+	}
+	s.opts.Broker.AppendAsync(s.opts.Topic, int32(p), bb.Build(), func(r broker.AppendResult) {
 		if r.Err != nil {
-			s.mu.Lock()
-			if s.mu.err == nil {
-				s.mu.err = fmt.Errorf("log sink: append to %s partition %d: %w", s.opts.Topic, p, r.Err)
-			}
-			s.mu.Unlock()
+			s.fail(fmt.Errorf("log sink: append to %s partition %d: %w", s.opts.Topic, p, r.Err))
 		}
 		<-s.slots // never blocks: this append holds a token
 	})
 	return nil
+}
+
+// fail makes err the sink's sticky failure, unless it has one.
+func (s *Sink) fail(err error) {
+	s.mu.Lock()
+	if s.mu.err == nil {
+		s.mu.err = err
+	}
+	s.mu.Unlock()
 }
 
 func (s *Sink) failed() error {

@@ -23,8 +23,10 @@ type StartKind uint8
 const (
 	// Earliest starts at the first offset each partition holds.
 	Earliest StartKind = iota
-	// Latest starts at each partition's high watermark at Open: only
-	// records appended after Open are read.
+	// Latest starts at each partition's end at Open: its last stable
+	// offset when reading committed records (so a transaction open at
+	// Open is read once it commits), its high watermark otherwise. Only
+	// records appended (or committed) after Open are read.
 	Latest
 	// Offsets starts each partition at the offset given for it, and a
 	// partition not given at its earliest offset (Flink's
@@ -88,8 +90,17 @@ type SourceOptions struct {
 	Partitions []int32
 	Split      connectors.Split
 	Start      Start
-	// Bounded makes the source stop at the high watermarks seen at Open.
+	// Bounded makes the source stop at the ends seen at Open: each
+	// partition's last stable offset, or with ReadUncommitted its high
+	// watermark.
 	Bounded bool
+	// ReadUncommitted reads the records of open and aborted transactions
+	// too, up to the high watermark (Kafka's isolation.level
+	// read_uncommitted). By default a source reads committed: it never
+	// returns a record at or past a partition's last stable offset, nor
+	// one of an aborted transaction, so it sees an exactly-once sink's
+	// output only once the checkpoint that wrote it has completed.
+	ReadUncommitted bool
 	// Upsert reads the topic as an upsert table (what an upsert sink
 	// writes): a record is an insert of its row, a tombstone a delete of
 	// the row its key names (decoded from the key, in the value's format,
@@ -137,10 +148,21 @@ type Source struct {
 }
 
 type partReader struct {
-	id   int32
-	r    *broker.Reader
-	end  int64 // bounded: the high watermark at Open
-	done bool
+	id  int32
+	r   *broker.Reader
+	end int64 // bounded: the end at Open (LSO, or high watermark)
+	// pending is a record Wait read to know that one was there: Next
+	// returns it first. It points into r, valid until r's next read.
+	pending *broker.Record
+	done    bool
+}
+
+// offset is the offset of the next record the partition will return.
+func (p *partReader) offset() int64 {
+	if p.pending != nil {
+		return p.pending.Offset
+	}
+	return p.r.Offset()
 }
 
 var (
@@ -189,9 +211,9 @@ func (s *Source) Open(ctx context.Context) error {
 		if !s.opts.Split.Owns(int(id)) {
 			continue
 		}
-		start, end, err := b.Offsets(topic, id)
+		start, hw, end, err := s.offsets(id)
 		if err != nil {
-			return fmt.Errorf("log source: %w", err)
+			return err
 		}
 		var off int64
 		switch s.opts.Start.Kind {
@@ -204,9 +226,9 @@ func (s *Source) Open(ctx context.Context) error {
 			if !ok {
 				o = start
 			}
-			if o < start || o > end {
+			if o < start || o > hw {
 				return fmt.Errorf("log source: %w: start offset %d of %s partition %d is outside %d to %d",
-					broker.ErrOffsetOutOfRange, o, topic, id, start, end)
+					broker.ErrOffsetOutOfRange, o, topic, id, start, hw)
 			}
 			off = o
 		case Timestamp:
@@ -214,12 +236,12 @@ func (s *Source) Open(ctx context.Context) error {
 				return fmt.Errorf("log source: %w", err)
 			}
 		case GroupOffsets:
-			if off, err = s.groupOffset(id, start, end); err != nil {
+			if off, err = s.groupOffset(id, start, hw, end); err != nil {
 				return err
 			}
 		}
 		s.parts = append(s.parts, &partReader{
-			id: id, r: b.NewReader(topic, id, off), end: end,
+			id: id, r: b.NewReader(topic, id, off, broker.WithIsolation(s.isolation())), end: end,
 			done: s.opts.Bounded && off >= end,
 		})
 		s.ids = append(s.ids, id)
@@ -232,12 +254,43 @@ func (s *Source) Open(ctx context.Context) error {
 // It implements connectors.PartitionedSource.
 func (s *Source) Partitions() []int32 { return s.ids }
 
+func (s *Source) isolation() broker.IsolationLevel {
+	if s.opts.ReadUncommitted {
+		return broker.ReadUncommitted
+	}
+	return broker.ReadCommitted
+}
+
+// offsets returns the first offset partition id holds, its high
+// watermark, and its end for this source: the last stable offset when
+// reading committed records, else the high watermark. A bounded source
+// stops at that end and a Latest start begins there, so that neither
+// waits on nor includes a transaction not yet decided, and none that
+// commits later is skipped. (The LSO is read first: it never passes the
+// high watermark read after it.)
+func (s *Source) offsets(id int32) (start, hw, end int64, err error) {
+	end = -1
+	if !s.opts.ReadUncommitted {
+		if end, err = s.opts.Broker.LastStableOffset(s.opts.Topic, id); err != nil {
+			return 0, 0, 0, fmt.Errorf("log source: %w", err)
+		}
+	}
+	if start, hw, err = s.opts.Broker.Offsets(s.opts.Topic, id); err != nil {
+		return 0, 0, 0, fmt.Errorf("log source: %w", err)
+	}
+	if end < 0 {
+		end = hw
+	}
+	return start, hw, end, nil
+}
+
 // groupOffset returns where a GroupOffsets start begins partition id,
-// whose log holds offsets start to end.
-func (s *Source) groupOffset(id int32, start, end int64) (int64, error) {
+// whose log holds offsets start to hw and whose end for this source is
+// end.
+func (s *Source) groupOffset(id int32, start, hw, end int64) (int64, error) {
 	g := s.opts.Start.Group
 	o, ok := s.opts.Broker.CommittedOffset(g, s.opts.Topic, id)
-	if ok && o.Offset >= start && o.Offset <= end {
+	if ok && o.Offset >= start && o.Offset <= hw {
 		return o.Offset, nil
 	}
 	switch s.opts.Start.Reset {
@@ -248,7 +301,7 @@ func (s *Source) groupOffset(id int32, start, end int64) (int64, error) {
 	}
 	if ok {
 		return 0, fmt.Errorf("log source: %w: group %s committed offset %d for %s partition %d, outside %d to %d, and there is no reset",
-			ErrNoCommittedOffset, g, o.Offset, s.opts.Topic, id, start, end)
+			ErrNoCommittedOffset, g, o.Offset, s.opts.Topic, id, start, hw)
 	}
 	return 0, fmt.Errorf("log source: %w: group %s has none for %s partition %d, and there is no reset",
 		ErrNoCommittedOffset, g, s.opts.Topic, id)
@@ -256,11 +309,15 @@ func (s *Source) groupOffset(id int32, start, end int64) (int64, error) {
 
 // Position returns the next offset to read of every partition the source
 // reads: the position a checkpoint saves. It implements
-// connectors.CheckpointedSource.
+// connectors.CheckpointedSource. Control batches and the batches of
+// aborted transactions carry no row, so the position may be past them
+// (the reader skipped them) or before them (reading from there skips
+// them again): either way a Seek to it returns exactly the rows after
+// the last one returned.
 func (s *Source) Position() []connectors.PartitionPosition {
 	pos := make([]connectors.PartitionPosition, len(s.parts))
 	for i, p := range s.parts {
-		pos[i] = connectors.PartitionPosition{Partition: p.id, Offset: p.r.Offset()}
+		pos[i] = connectors.PartitionPosition{Partition: p.id, Offset: p.offset()}
 	}
 	return pos
 }
@@ -284,6 +341,7 @@ func (s *Source) Seek(pos []connectors.PartitionPosition) error {
 					broker.ErrOffsetOutOfRange, s.opts.Topic, p.id, q.Offset, start, end)
 			}
 			p.r.SetOffset(q.Offset)
+			p.pending = nil
 			p.done = s.opts.Bounded && q.Offset >= p.end
 		}
 	}
@@ -303,16 +361,21 @@ func (s *Source) Next(ctx context.Context, b *types.Batch, max int) (connectors.
 		s.next = (s.next + 1) % len(s.parts)
 		from := b.Len()
 		for !p.done && rows < max {
-			if s.opts.Bounded && p.r.Offset() >= p.end {
-				p.done = true // compaction gaps and control batches count too
-				break
-			}
-			rec, ok, err := p.r.TryNext()
-			if err != nil {
-				return st, fmt.Errorf("log source: %w", err)
-			}
-			if !ok {
-				break
+			rec := p.pending
+			p.pending = nil
+			if rec == nil {
+				if s.opts.Bounded && p.r.Offset() >= p.end {
+					p.done = true // compaction gaps and control batches count too
+					break
+				}
+				var ok bool
+				var err error
+				if rec, ok, err = p.r.TryNext(); err != nil {
+					return st, fmt.Errorf("log source: %w", err)
+				}
+				if !ok {
+					break
+				}
 			}
 			if s.opts.Bounded && rec.Offset >= p.end {
 				p.done = true
@@ -363,9 +426,9 @@ func (s *Source) Next(ctx context.Context, b *types.Batch, max int) (connectors.
 	return st, nil
 }
 
-// Wait blocks until a partition the source reads has a record past its
-// reader's offset, or ctx ends. A bounded source's remaining records are
-// all below the high watermark, so for it Wait returns at once.
+// Wait blocks until a partition the source reads has a record for Next,
+// or ctx ends. A bounded source's remaining records are all below its
+// end, readable now, so for it Wait returns at once.
 func (s *Source) Wait(ctx context.Context) error {
 	switch {
 	case s.opts.Bounded:
@@ -392,13 +455,23 @@ func (s *Source) Wait(ctx context.Context) error {
 	return err
 }
 
+// wait reads p's next record, blocking until there is one, and keeps it
+// for Next. Reading it is how a wait at the source's isolation is
+// exact: at read_committed, appends of an open transaction or an abort
+// marker move the high watermark but bring no row, and the reader waits
+// on for the last stable offset (the broker's notification, no polling).
 func (s *Source) wait(ctx context.Context, p *partReader) error {
-	if err := s.opts.Broker.Wait(ctx, s.opts.Topic, p.id, p.r.Offset()); err != nil {
+	if p.pending != nil {
+		return nil
+	}
+	rec, err := p.r.Next(ctx)
+	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		return fmt.Errorf("log source: %w", err)
 	}
+	p.pending = rec
 	return nil
 }
 

@@ -3,6 +3,36 @@
 // blackhole (a sink that discards, for benchmarks), and the other
 // keys configure it. Unknown connectors and unknown or bad options are
 // refused with the key named and, for a misspelling, a suggestion.
+//
+// The log connector's options (Flink's Kafka connector's names):
+//
+//	'topic'                          the topic
+//	'format'                         json (default), csv, or changelog
+//	'scan.startup.mode'              earliest-offset (default), latest-offset,
+//	                                 timestamp, specific-offsets, group-offsets
+//	'scan.startup.timestamp-millis'  for timestamp
+//	'scan.startup.specific-offsets'  for specific-offsets: 'partition:0,offset:42;...'
+//	'properties.group.id'            for group-offsets
+//	'properties.auto.offset.reset'   for group-offsets: earliest, latest or none
+//	'properties.isolation.level'     read_committed (default): only committed
+//	                                 records, up to the last stable offset;
+//	                                 read_uncommitted: also those of open and
+//	                                 aborted transactions
+//	'scan.bounded'                   true: stop at the end seen at start (the
+//	                                 last stable offset, or the high watermark
+//	                                 for read_uncommitted)
+//	'key.fields'                     the columns of the record key
+//	'sink.partitions'                partitions of a topic the sink creates
+//	'sink.delivery-guarantee'        exactly-once (the default in a job that
+//	                                 takes checkpoints): one log transaction per
+//	                                 checkpoint, visible to read_committed
+//	                                 readers when the checkpoint completes;
+//	                                 at-least-once (the default otherwise): rows
+//	                                 are visible as written and flushed at each
+//	                                 checkpoint, and a job that restarts writes
+//	                                 those after its last checkpoint again;
+//	                                 none: accepted as Flink's, here the same as
+//	                                 at-least-once
 package registry
 
 import (
@@ -36,6 +66,11 @@ type Env struct {
 	// (connectors.TransactionalSink) should.
 	JobID         string
 	Transactional bool
+	// SinkTable names the table a sink is built for, which with JobID
+	// makes an exactly-once log sink's transactional ids
+	// (sluice/<JobID>/<SinkTable>/<split>/a and /b); when empty, the
+	// sink's topic stands in.
+	SinkTable string
 }
 
 // ErrInvalidOptions is returned (wrapped, saying which option and why)
@@ -56,7 +91,8 @@ var known = map[string][]string{
 	"nexmark": {"nexmark.table", "nexmark.events", "nexmark.rate", "nexmark.seed"},
 	"datagen": datagen.OptionKeys(),
 	"log": {"topic", "format", "scan.startup.mode", "scan.startup.timestamp-millis", "scan.startup.specific-offsets",
-		"properties.group.id", "properties.auto.offset.reset", "scan.bounded", "key.fields", "sink.partitions"},
+		"properties.group.id", "properties.auto.offset.reset", "properties.isolation.level", "scan.bounded", "key.fields",
+		"sink.partitions", "sink.delivery-guarantee"},
 	"file":      {"path", "format"},
 	"print":     {},
 	"blackhole": {},
@@ -395,6 +431,14 @@ func logSource(opts map[string]string, schema types.Schema, primaryKey []string,
 	default:
 		return nil, invalid("'scan.bounded' = '%s' (use true or false)", v)
 	}
+	uncommitted := false
+	switch v := opts["properties.isolation.level"]; strings.ToLower(strings.TrimSpace(v)) {
+	case "", "read_committed":
+	case "read_uncommitted":
+		uncommitted = true
+	default:
+		return nil, invalid("'properties.isolation.level' = '%s' (use read_committed or read_uncommitted)", v)
+	}
 	f, fo := formatOf(opts)
 	changelog := f == "changelog"
 	if changelog {
@@ -402,7 +446,7 @@ func logSource(opts map[string]string, schema types.Schema, primaryKey []string,
 	}
 	return func(s connectors.Split) (connectors.Source, error) {
 		return logconn.NewSource(logconn.SourceOptions{Broker: env.Broker, Topic: topic, Schema: schema, Format: f, FormatOptions: fo,
-			Split: s, Start: start, Bounded: bounded, Upsert: len(primaryKey) > 0 && !changelog, Changelog: changelog})
+			Split: s, Start: start, Bounded: bounded, ReadUncommitted: uncommitted, Upsert: len(primaryKey) > 0 && !changelog, Changelog: changelog})
 	}, nil
 }
 
@@ -481,6 +525,10 @@ func logSink(opts map[string]string, schema types.Schema, primaryKey []string, e
 	if err != nil {
 		return nil, err
 	}
+	exactlyOnce, err := exactlyOnce(opts, env)
+	if err != nil {
+		return nil, err
+	}
 	// The sink's topic is made when the table is first written; an
 	// upsert topic is compacted, so reading it whole gives the table.
 	var config map[string]string
@@ -498,9 +546,50 @@ func logSink(opts map[string]string, schema types.Schema, primaryKey []string, e
 	if changelog {
 		f = "json" // the rows inside the changes
 	}
+	so := logconn.SinkOptions{Broker: env.Broker, Topic: topic, Schema: schema, Format: f, FormatOptions: fo, KeyColumns: keys, Upsert: upsert, Changelog: changelog}
+	if exactlyOnce {
+		table := env.SinkTable
+		if table == "" {
+			table = topic
+		}
+		so.TransactionalIDPrefix = "sluice/" + env.JobID + "/" + table
+		return func(sp connectors.Split) (connectors.Sink, error) {
+			o := so
+			o.Split = sp
+			return logconn.NewTransactionalSink(o)
+		}, nil
+	}
+	// Not a TransactionalSink: the runtime flushes it at checkpoints.
 	return func(sp connectors.Split) (connectors.Sink, error) {
-		return logconn.NewSink(logconn.SinkOptions{Broker: env.Broker, Topic: topic, Schema: schema, Format: f, FormatOptions: fo, KeyColumns: keys, Split: sp, Upsert: upsert, Changelog: changelog})
+		o := so
+		o.Split = sp
+		return logconn.NewSink(o)
 	}, nil
+}
+
+// exactlyOnce reads 'sink.delivery-guarantee': whether a log sink writes
+// in transactions, which takes a job that checkpoints.
+func exactlyOnce(opts map[string]string, env Env) (bool, error) {
+	const key = "sink.delivery-guarantee"
+	var once bool
+	switch v := opts[key]; strings.ToLower(strings.TrimSpace(v)) {
+	case "":
+		once = env.Transactional
+	case "exactly-once":
+		if !env.Transactional {
+			return false, invalid("'%s' = 'exactly-once' needs a job that takes checkpoints (SET 'checkpoint.interval'); use 'at-least-once' otherwise", key)
+		}
+		once = true
+	case "at-least-once", "none":
+	default:
+		return false, invalid("'%s' = '%s' (use exactly-once, at-least-once or none)", key, v)
+	}
+	if once && env.JobID == "" {
+		// The engine's doing, not the table's: transactional ids are
+		// named after the job.
+		return false, errors.New("an exactly-once log sink needs the job's id, and the engine gave none")
+	}
+	return once, nil
 }
 
 // lockedWriter serializes the print sinks of parallel instances.

@@ -300,3 +300,129 @@ func TestLogSpecificOffsetsRead(t *testing.T) {
 		t.Errorf("a partition the topic lacks: %v", err)
 	}
 }
+
+// 'sink.delivery-guarantee' makes a log sink transactional in a job that
+// checkpoints, by default, and only then.
+func TestLogDeliveryGuarantee(t *testing.T) {
+	b, err := broker.Open(t.TempDir(), broker.Options{MaintenanceInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	schema := types.Schema{{Name: "id", Type: types.BigInt()}}
+	job := Env{Broker: b, JobID: "j-7", Transactional: true, SinkTable: "out"}
+	noCheckpoints := Env{Broker: b, JobID: "j-8"}
+	for _, c := range []struct {
+		guarantee string
+		env       Env
+		want      string // the ids of split 1 of 2, "plain", or an error
+	}{
+		{"", job, "sluice/j-7/out/1/a sluice/j-7/out/1/b"},
+		{"exactly-once", job, "sluice/j-7/out/1/a sluice/j-7/out/1/b"},
+		{"at-least-once", job, "plain"},
+		{"none", job, "plain"},
+		{"", noCheckpoints, "plain"},
+		{"at-least-once", noCheckpoints, "plain"},
+		{"", Env{Broker: b, JobID: "j-9", Transactional: true}, "sluice/j-9/o/1/a sluice/j-9/o/1/b"}, // the topic stands in for the table
+		{"exactly-once", noCheckpoints, "'sink.delivery-guarantee' = 'exactly-once' needs a job that takes checkpoints"},
+		{"twice", job, "'sink.delivery-guarantee' = 'twice' (use exactly-once, at-least-once or none)"},
+		{"", Env{Broker: b, Transactional: true}, "needs the job's id"},
+	} {
+		opts := map[string]string{"connector": "log", "topic": "o"}
+		if c.guarantee != "" {
+			opts["sink.delivery-guarantee"] = c.guarantee
+		}
+		f, err := Sink(opts, schema, nil, c.env)
+		var got string
+		if err == nil {
+			var s connectors.Sink
+			if s, err = f(connectors.Split{Index: 1, Count: 2}); err != nil {
+				t.Fatal(err)
+			}
+			got = "plain"
+			if ts, ok := s.(connectors.TransactionalSink); ok {
+				ids := ts.(interface{ TransactionalIDs() [2]string }).TransactionalIDs()
+				got = ids[0] + " " + ids[1]
+			}
+		} else {
+			got = err.Error()
+			if !errors.Is(err, ErrInvalidOptions) && !strings.Contains(c.want, "job's id") {
+				t.Errorf("%q in %+v: %v is not ErrInvalidOptions", c.guarantee, c.env, err)
+			}
+		}
+		if !strings.Contains(got, c.want) {
+			t.Errorf("%q with job %q, checkpoints %v: %s, want %s", c.guarantee, c.env.JobID, c.env.Transactional, got, c.want)
+		}
+	}
+}
+
+// A log table reads committed records unless 'properties.isolation.level'
+// says read_uncommitted; an exactly-once sink's rows show once committed.
+func TestLogIsolationLevel(t *testing.T) {
+	b, err := broker.Open(t.TempDir(), broker.Options{MaintenanceInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	schema := types.Schema{{Name: "id", Type: types.BigInt()}}
+	ctx := context.Background()
+	sinkF, err := Sink(map[string]string{"connector": "log", "topic": "t"}, schema, nil, Env{Broker: b, JobID: "j", Transactional: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := sinkF(connectors.Split{})
+	ts := s.(connectors.TransactionalSink)
+	if err := ts.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer ts.Close()
+	if err := ts.Recover(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	in := types.NewBatch(schema, 3)
+	for i := range 3 {
+		in.Cols[0].AppendInt(int64(i))
+	}
+	in.SetLen(3)
+	if err := ts.Write(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ts.PreCommit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	count := func(level string) int {
+		t.Helper()
+		opts := map[string]string{"connector": "log", "topic": "t", "scan.bounded": "true"}
+		if level != "" {
+			opts["properties.isolation.level"] = level
+		}
+		f, err := Source(opts, schema, nil, Env{Broker: b})
+		if err != nil {
+			t.Fatal(err)
+		}
+		src, _ := f(connectors.Split{})
+		n := 0
+		for _, bt := range drain(t, src, schema) {
+			n += bt.Len()
+		}
+		return n
+	}
+	for level, want := range map[string]int{"": 0, "read_committed": 0, "READ_COMMITTED": 0, "read_uncommitted": 3} {
+		if n := count(level); n != want {
+			t.Errorf("pre-committed, isolation %q: %d rows, want %d", level, n, want)
+		}
+	}
+	if err := ts.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(""); n != 3 {
+		t.Errorf("committed: %d rows, want 3", n)
+	}
+	_, err = Source(map[string]string{"connector": "log", "topic": "t", "properties.isolation.level": "dirty"}, schema, nil, Env{Broker: b})
+	if !errors.Is(err, ErrInvalidOptions) || !strings.Contains(err.Error(), "'properties.isolation.level' = 'dirty' (use read_committed or read_uncommitted)") {
+		t.Errorf("bad isolation level: %v", err)
+	}
+	if err := Check(map[string]string{"connector": "log", "properties.isolation.levl": "x"}); err == nil || !strings.Contains(err.Error(), `did you mean "properties.isolation.level"?`) {
+		t.Errorf("misspelt isolation option: %v", err)
+	}
+}
