@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-sql/sluice/broker"
+	logconn "github.com/sluice-sql/sluice/connectors/log"
 	"github.com/sluice-sql/sluice/sql"
 )
 
@@ -169,7 +170,10 @@ func (a *app) openBroker(create bool) (*broker.Broker, error) {
 	return broker.Open(dir, broker.Options{
 		FsyncInterval: a.fsyncInterval,
 		Logger:        logger,
-		Owner:         fmt.Sprintf("process %d (%s)", a.env.Pid, a.cmdline),
+		// Long enough for an exactly-once job's transaction to outlast
+		// a crash and be committed by its recovery.
+		TransactionTimeout: logconn.RecommendedTransactionTimeout,
+		Owner:              fmt.Sprintf("process %d (%s)", a.env.Pid, a.cmdline),
 	})
 }
 

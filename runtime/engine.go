@@ -1150,9 +1150,16 @@ func (e *Engine) startJob(rec jobRecord, src string, info sql.StatementInfo, res
 		e.mu.Unlock()
 	}
 	id := rec.ID
+	// A job checkpoints when it has state and every source can resume
+	// from a position; only then are its log sinks exactly-once.
 	checkpoints := e.opts.StateDir != "" && set.checkpointInterval > 0
+	for _, n := range p.Sources() {
+		if !registry.Checkpointed(n.Table.Options) {
+			checkpoints = false
+		}
+	}
 	env := e.env()
-	env.JobID, env.Transactional = id, checkpoints
+	env.JobID, env.Transactional, env.SinkTable = id, checkpoints, p.Sink.Name
 	newSink, err := registry.Sink(p.Sink.Options, p.Sink.Schema, p.Sink.PrimaryKey, env)
 	if err != nil {
 		return Result{}, fmt.Errorf("table %s: %w", p.Sink.Name, err)
@@ -1200,16 +1207,13 @@ func (e *Engine) startJob(rec jobRecord, src string, info sql.StatementInfo, res
 		return Result{}, err
 	}
 	ej := &engineJob{id: id, statement: rec.Statement, bounded: bounded(p), started: time.Now(), strategy: strategy, done: make(chan struct{})}
-	ej.mu.status, ej.mu.cur = Running, first
-	ctx, cancel := context.WithCancel(e.ctx)
-	ej.mu.cancel = cancel
-	ej.build = func() (*Job, error) {
-		if first != nil {
-			j := first
-			first = nil
-			return j, nil
+	ej.mu.status, ej.mu.cur, ej.build = Running, first, build
+	forget := func() {
+		if e.opts.ResumeJobs && e.opts.Broker != nil {
+			if err := e.removeJobRecord(id); err != nil {
+				slog.Warn("could not forget an ended job: it will be resumed at the next start", "job", id, "error", err)
+			}
 		}
-		return build()
 	}
 	if e.opts.ResumeJobs && e.opts.Broker != nil && !resume {
 		if err := e.putJobRecord(rec); err != nil {
@@ -1219,19 +1223,24 @@ func (e *Engine) startJob(rec jobRecord, src string, info sql.StatementInfo, res
 			return Result{}, err
 		}
 	}
+	// A job outlives the statement that started it: it runs on the
+	// engine's context, until it ends, is stopped or the engine closes.
+	ctx, cancel := context.WithCancel(e.ctx)
+	ej.mu.cancel = cancel
+	if err := first.Start(ctx); err != nil {
+		cancel()
+		if release != nil {
+			release(resume)
+		}
+		if !resume {
+			forget()
+		}
+		return Result{}, err
+	}
 	e.mu.Lock()
 	e.mu.jobs[id] = ej
 	e.mu.Unlock()
-	forget := func() {
-		if e.opts.ResumeJobs && e.opts.Broker != nil {
-			if err := e.removeJobRecord(id); err != nil {
-				slog.Warn("could not forget an ended job: it will be resumed at the next start", "job", id, "error", err)
-			}
-		}
-	}
-	// A job outlives the statement that started it: it runs on the
-	// engine's context, until it ends, is stopped or the engine closes.
-	go ej.supervise(ctx, func(keep bool) {
+	go ej.supervise(ctx, first, func(keep bool) {
 		if release != nil {
 			release(keep)
 		}

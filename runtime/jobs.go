@@ -93,11 +93,11 @@ func (j *engineJob) Cancel() {
 	}
 }
 
-// supervise runs attempts until the job ends for good. release is
-// called at the end with whether the job's state must be kept (to be
-// resumed by a later engine).
-// ctx is the job's own, which Cancel cancels.
-func (j *engineJob) supervise(ctx context.Context, release func(keep bool), forget func()) {
+// supervise runs attempts until the job ends for good: first, started
+// on ctx (the job's own, which Cancel cancels), then those build makes.
+// release is called at the end with whether the job's state must be
+// kept (to be resumed by a later engine).
+func (j *engineJob) supervise(ctx context.Context, first *Job, release func(keep bool), forget func()) {
 	j.mu.Lock()
 	cancel := j.mu.cancel
 	j.mu.status = Running
@@ -105,7 +105,10 @@ func (j *engineJob) supervise(ctx context.Context, release func(keep bool), forg
 	defer cancel()
 	end := func(st Status, err error) {
 		j.mu.Lock()
-		j.mu.status, j.mu.lastErr = st, err
+		j.mu.status = st
+		if err != nil {
+			j.mu.lastErr = err // else the last restart's cause stays
+		}
 		keep := j.mu.shutdown && !j.mu.stopped
 		j.mu.Unlock()
 		release(keep)
@@ -114,21 +117,10 @@ func (j *engineJob) supervise(ctx context.Context, release func(keep bool), forg
 		}
 		close(j.done)
 	}
+	job := first
 	for {
-		job, err := j.build()
-		if err != nil {
-			end(Failed, err)
-			return
-		}
-		j.mu.Lock()
-		j.mu.cur = job
-		j.mu.Unlock()
-		if err := job.Start(ctx); err != nil {
-			end(Failed, err)
-			return
-		}
 		<-job.Done()
-		err = job.Wait()
+		err := job.Wait()
 		switch {
 		case err == nil:
 			end(Finished, nil)
@@ -160,9 +152,19 @@ func (j *engineJob) supervise(ctx context.Context, release func(keep bool), forg
 			end(Cancelled, nil)
 			return
 		}
+		var berr error
+		if job, berr = j.build(); berr != nil {
+			err = berr
+			end(Failed, err)
+			return
+		}
 		j.mu.Lock()
-		j.mu.status = Running
+		j.mu.cur, j.mu.status = job, Running
 		j.mu.Unlock()
+		if err := job.Start(ctx); err != nil {
+			end(Failed, err)
+			return
+		}
 	}
 }
 

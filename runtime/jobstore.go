@@ -19,6 +19,11 @@ import (
 // checkpoint.
 const JobsTopic = "__sluice_jobs"
 
+// lastIDKey is the key of the record in JobsTopic that holds the last
+// job id given, so that ids are not given twice across restarts even
+// once the records of ended jobs are compacted away.
+const lastIDKey = "\x00last-id"
+
 // jobRecord is what a job is restarted from: its statement, alone, and
 // the options SET had given when it started.
 type jobRecord struct {
@@ -32,7 +37,8 @@ func (e *Engine) putJobRecord(rec jobRecord) error {
 	if err != nil {
 		return err
 	}
-	if _, err := e.opts.Broker.AppendRecords(context.Background(), JobsTopic, 0, broker.Record{Key: []byte(rec.ID), Value: v}); err != nil {
+	if _, err := e.opts.Broker.AppendRecords(context.Background(), JobsTopic, 0,
+		broker.Record{Key: []byte(lastIDKey), Value: []byte(rec.ID)}, broker.Record{Key: []byte(rec.ID), Value: v}); err != nil {
 		return fmt.Errorf("runtime: record job %s in %s: %w", rec.ID, JobsTopic, err)
 	}
 	return nil
@@ -44,36 +50,41 @@ func (e *Engine) removeJobRecord(id string) error {
 }
 
 // loadJobRecords returns the jobs a previous Engine left running, in the
-// order they started.
-func loadJobRecords(ctx context.Context, b *broker.Broker) ([]jobRecord, error) {
+// order they started, and the last job id given.
+func loadJobRecords(ctx context.Context, b *broker.Broker) ([]jobRecord, string, error) {
 	if err := b.CreateInternalTopic(JobsTopic, 1, catalogTopicConfig); err != nil {
-		return nil, fmt.Errorf("runtime: %w", err)
+		return nil, "", fmt.Errorf("runtime: %w", err)
 	}
 	_, end, err := b.Offsets(JobsTopic, 0)
 	if err != nil {
-		return nil, fmt.Errorf("runtime: %w", err)
+		return nil, "", fmt.Errorf("runtime: %w", err)
 	}
 	recs := map[string]jobRecord{}
+	var lastID string
 	r := b.NewReader(JobsTopic, 0, 0)
 	for r.Offset() < end {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		rec, ok, err := r.TryNext()
 		if err != nil {
-			return nil, fmt.Errorf("runtime: read %s: %w", JobsTopic, err)
+			return nil, "", fmt.Errorf("runtime: read %s: %w", JobsTopic, err)
 		}
 		if !ok {
 			break
 		}
 		id := string(rec.Key)
+		if id == lastIDKey {
+			lastID = string(rec.Value)
+			continue
+		}
 		if rec.Value == nil {
 			delete(recs, id)
 			continue
 		}
 		var jr jobRecord
 		if err := json.Unmarshal(rec.Value, &jr); err != nil || jr.ID != id {
-			return nil, fmt.Errorf("runtime: %s offset %d: a bad job record", JobsTopic, rec.Offset)
+			return nil, "", fmt.Errorf("runtime: %s offset %d: a bad job record", JobsTopic, rec.Offset)
 		}
 		recs[id] = jr
 	}
@@ -82,7 +93,7 @@ func loadJobRecords(ctx context.Context, b *broker.Broker) ([]jobRecord, error) 
 		out = append(out, jr)
 	}
 	sort.Slice(out, func(a, b int) bool { return jobNumber(out[a].ID) < jobNumber(out[b].ID) })
-	return out, nil
+	return out, lastID, nil
 }
 
 // resumeJobs starts again, from their checkpoints, the jobs a previous
@@ -90,10 +101,11 @@ func loadJobRecords(ctx context.Context, b *broker.Broker) ([]jobRecord, error) 
 // logged and left recorded, so that it is tried again at the next
 // start.
 func (e *Engine) resumeJobs(ctx context.Context) error {
-	recs, err := loadJobRecords(ctx, e.opts.Broker)
+	recs, lastID, err := loadJobRecords(ctx, e.opts.Broker)
 	if err != nil {
 		return err
 	}
+	e.mu.nextJob = jobNumber(lastID)
 	for _, rec := range recs {
 		if n := jobNumber(rec.ID); n > e.mu.nextJob {
 			e.mu.nextJob = n

@@ -355,8 +355,21 @@ func (t *TransactionalSink) Commit(ctx context.Context) error {
 	return nil
 }
 
-// Close does not wait for appends in flight and does not commit: an
-// open transaction is left for the next run's Recover to commit or
-// abort (or for the broker's transaction timeout). The broker stays
-// open.
-func (t *TransactionalSink) Close() error { return t.s.Close() }
+// Close does not wait for appends in flight. A transaction PreCommit
+// named is left open for the next run's Recover to commit or abort (or
+// for the broker's transaction timeout): its checkpoint may have
+// completed. One with rows written after the last checkpoint is aborted,
+// as no checkpoint can name it, so that read_committed readers of its
+// partitions are not held back until the timeout. The broker stays open.
+func (t *TransactionalSink) Close() error {
+	err := t.s.Close()
+	if p := &t.ids[t.cur]; t.written && !t.preCommitted && p.inited {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if aerr := t.s.opts.Broker.AbortTransaction(ctx, p.id, p.pid, p.epoch); aerr != nil && !errors.Is(aerr, broker.ErrProducerFenced) && err == nil {
+			err = fmt.Errorf("log sink %s: abort transaction %q: %w", t.s.opts.Topic, p.id, aerr)
+		}
+		t.written = false
+	}
+	return err
+}

@@ -159,7 +159,11 @@ func TestRecoverCommitsOnce(t *testing.T) {
 	recoverSink(t, run2, tok)
 	wantIDs(t, "recovered", readIDs(t, b, "t", false), idRange(0, 10))
 	mustWrite(t, run2, rows(10, 5)) // after the checkpoint: on id b, open
-	run2.Close()
+	if err := run2.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// run 2 crashes: it is not closed (Close would abort its open
+	// transaction; see TestCloseAbortsOpenTransaction).
 	if st := txnStates(b, "sluice/job/t"); st != "a=Empty b=Ongoing" {
 		t.Errorf("after run 2: %s, want a=Empty b=Ongoing", st)
 	}
@@ -469,4 +473,39 @@ func TestRecoverAfterBrokerRestart(t *testing.T) {
 	preCommit(t, s)
 	commit(t, s)
 	wantIDs(t, "next checkpoint", readIDs(t, b, "t", false), idRange(0, 8))
+}
+
+// Close aborts a transaction with rows no checkpoint names, so that it
+// does not hold read_committed readers back, and leaves the one PreCommit
+// named for Recover.
+func TestCloseAbortsOpenTransaction(t *testing.T) {
+	b := openBroker(t, "t", 1)
+	so := SinkOptions{Broker: b, Topic: "t", Schema: testSchema, Format: "json"}
+	s := txnSink(t, so)
+	recoverSink(t, s, nil)
+	mustWrite(t, s, rows(0, 4))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st := txnStates(b, "sluice/job/t"); st != "a=CompleteAbort b=Empty" {
+		t.Errorf("after Close with rows written: %s, want a=CompleteAbort b=Empty", st)
+	}
+	lso, _ := b.LastStableOffset("t", 0)
+	if _, hw, _ := b.Offsets("t", 0); lso != hw {
+		t.Errorf("last stable offset %d below high watermark %d after Close", lso, hw)
+	}
+
+	s2 := txnSink(t, so)
+	recoverSink(t, s2, nil)
+	mustWrite(t, s2, rows(4, 4))
+	tok := preCommit(t, s2)
+	if err := s2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st := txnStates(b, "sluice/job/t"); st != "a=Ongoing b=Empty" {
+		t.Errorf("after Close of a pre-committed transaction: %s, want a=Ongoing b=Empty", st)
+	}
+	s3 := txnSink(t, so)
+	recoverSink(t, s3, tok)
+	wantIDs(t, "recovered", readIDs(t, b, "t", false), idRange(4, 8))
 }

@@ -3,6 +3,7 @@ package nexmark
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/sluice-sql/sluice/connectors"
@@ -40,6 +41,41 @@ func (s *Source) Open(context.Context) error {
 		return err
 	}
 	s.gen = g
+	return nil
+}
+
+var _ connectors.CheckpointedSource = (*Source)(nil)
+
+// Position returns the split's place in the event sequence: partition
+// the split's index, offset the next event number it considers.
+func (s *Source) Position() []connectors.PartitionPosition {
+	return []connectors.PartitionPosition{{Partition: int32(s.cfg.Split), Offset: s.gen.Position()}}
+}
+
+// Seek resumes the split at its position in pos. The events are split
+// by number among the splits, so the positions must be those of as
+// many splits as this job has (one each, partitions 0 to n-1): positions
+// saved with another parallelism are refused.
+func (s *Source) Seek(pos []connectors.PartitionPosition) error {
+	seen := make([]bool, s.cfg.Splits)
+	var at int64 = -1
+	for _, p := range pos {
+		if p.Partition < 0 || int(p.Partition) >= s.cfg.Splits || seen[p.Partition] {
+			return fmt.Errorf("nexmark: cannot resume split %d of %d from positions saved with another parallelism", s.cfg.Split, s.cfg.Splits)
+		}
+		seen[p.Partition] = true
+		if int(p.Partition) == s.cfg.Split {
+			at = p.Offset
+		}
+	}
+	if len(pos) == 0 {
+		return nil
+	}
+	if len(pos) != s.cfg.Splits {
+		return fmt.Errorf("nexmark: cannot resume split %d of %d from positions saved with another parallelism", s.cfg.Split, s.cfg.Splits)
+	}
+	s.gen.SetPosition(at)
+	s.done = false
 	return nil
 }
 

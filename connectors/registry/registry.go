@@ -319,6 +319,17 @@ func Bounded(opts map[string]string) bool {
 	return false
 }
 
+// Checkpointed reports whether a table with these connector options is
+// read by a source that can name its position and resume there
+// (connectors.CheckpointedSource), which a job needs to checkpoint.
+func Checkpointed(opts map[string]string) bool {
+	switch opts["connector"] {
+	case "datagen", "log", "nexmark":
+		return true
+	}
+	return false
+}
+
 func datagenSource(opts map[string]string, schema types.Schema) (SourceFactory, error) {
 	// Parsed once, so that every split shares the seed drawn when none
 	// is given.

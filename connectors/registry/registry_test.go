@@ -426,3 +426,36 @@ func TestLogIsolationLevel(t *testing.T) {
 		t.Errorf("misspelt isolation option: %v", err)
 	}
 }
+
+// Checkpointed says of each source connector what its sources are.
+func TestCheckpointed(t *testing.T) {
+	b, err := broker.Open(t.TempDir(), broker.Options{MaintenanceInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	schema := types.Schema{{Name: "id", Type: types.BigInt()}}
+	for _, opts := range []map[string]string{
+		{"connector": "datagen"},
+		{"connector": "log", "topic": "t"},
+		{"connector": "nexmark", "nexmark.table": "bid"},
+		{"connector": "file", "path": "x.json", "format": "json"},
+	} {
+		sc := schema
+		if opts["connector"] == "nexmark" {
+			sc = nexmark.TableBid.Schema()
+		}
+		f, err := Source(opts, sc, nil, Env{Broker: b})
+		if err != nil {
+			t.Fatalf("%v: %v", opts, err)
+		}
+		src, err := f(connectors.Split{Count: 1})
+		if err != nil {
+			t.Fatalf("%v: %v", opts, err)
+		}
+		_, resumable := src.(connectors.CheckpointedSource)
+		if got := Checkpointed(opts); got != resumable {
+			t.Errorf("%s: Checkpointed %v, but its source resumes: %v", opts["connector"], got, resumable)
+		}
+	}
+}
