@@ -131,8 +131,8 @@ func describeJob(w io.Writer, j server.Job) error {
 	}
 	cp := "none yet"
 	if c := j.Checkpoint; c != nil {
-		cp = fmt.Sprintf("%d at %s, took %s (alignment %s), state %d bytes",
-			c.ID, c.Completed.UTC().Format("2006-01-02 15:04:05.000"), c.Duration, c.Alignment, c.StateBytes)
+		cp = fmt.Sprintf("%d at %s, took %s (alignment %s), wrote %d bytes, state %d bytes",
+			c.ID, c.Completed.UTC().Format("2006-01-02 15:04:05.000"), c.Duration, c.Alignment, c.Bytes, c.StateBytes)
 	}
 	fields = append(fields,
 		[]any{"last checkpoint", cp},

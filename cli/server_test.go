@@ -104,6 +104,7 @@ SHOW TABLES; SELECT id, d, ts FROM seq WHERE id < 3; SELECT COUNT(*) AS n FROM s
   FROM seq;
 SELECT id FROM seq WHERE id = 4; SHOW TABLE;
 SELECT id FROM seq WHERE id = 3; SELECT nope2 FROM seq; SHOW TABLES;
+SET 'checkpoint.interval' = '0';
 INSERT INTO sink SELECT id FROM seq;
 SHOW JOBS;
 DESCRIBE seq;

@@ -351,7 +351,7 @@ func (c *coordinator) checkpoint(ctx context.Context, final bool) (uint64, error
 		}
 		return pa.Partition < pb.Partition
 	})
-	info := &CheckpointInfo{ID: epoch, Completed: time.Now(), Duration: time.Since(r.started), Alignment: align, StateBytes: db.Size()}
+	info := &CheckpointInfo{ID: epoch, Completed: time.Now(), Duration: time.Since(r.started), Alignment: align, Bytes: db.LastCommitBytes(), StateBytes: db.Size()}
 	c.stats.Lock()
 	c.stats.last = info
 	c.stats.positions = positions

@@ -471,21 +471,24 @@ func (e *Engine) exec(ctx context.Context, src string, st sql.Statement, collect
 func (e *Engine) command(src string, st sql.Statement) (Result, error) {
 	switch c := st.Command.(type) {
 	case sql.ShowJobs:
-		e.mu.Lock()
-		defer e.mu.Unlock()
 		r := Result{Columns: types.Schema{
 			{Name: "id", Type: types.String()},
 			{Name: "status", Type: types.String()},
+			{Name: "restarts", Type: types.BigInt()},
+			{Name: "checkpoint", Type: types.BigInt()},
+			{Name: "checkpoint_ms", Type: types.BigInt()},
+			{Name: "alignment_ms", Type: types.BigInt()},
+			{Name: "checkpoint_bytes", Type: types.BigInt()},
 			{Name: "statement", Type: types.String()},
 		}}
-		ids := make([]string, 0, len(e.mu.jobs))
-		for id := range e.mu.jobs {
-			ids = append(ids, id)
-		}
-		sort.Slice(ids, func(a, b int) bool { return jobNumber(ids[a]) < jobNumber(ids[b]) })
-		for _, id := range ids {
-			j := e.mu.jobs[id]
-			r.Rows = append(r.Rows, []any{id, j.Status().String(), j.statement})
+		// The last completed checkpoint's id, duration, alignment time
+		// and size (what it wrote); NULL before the first.
+		for _, in := range e.Jobs() {
+			row := []any{in.ID, in.Status, int64(in.Restarts), nil, nil, nil, nil, in.Statement}
+			if c := in.Checkpoint; c != nil {
+				row[3], row[4], row[5], row[6] = int64(c.ID), c.Duration.Milliseconds(), c.Alignment.Milliseconds(), c.Bytes
+			}
+			r.Rows = append(r.Rows, row)
 		}
 		return r, nil
 	case sql.StopJob:

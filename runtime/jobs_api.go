@@ -48,7 +48,11 @@ type CheckpointInfo struct {
 	// inputs waited between its first and its last barrier.
 	Duration  time.Duration `json:"duration_ns"`
 	Alignment time.Duration `json:"alignment_ns"`
-	// StateBytes is the size of the job's state database after it.
+	// Bytes is the state the checkpoint wrote (it is incremental: the
+	// keys and values changed since the one before, and its record);
+	// StateBytes is the size of the job's state database on disk, as
+	// Badger last measured it.
+	Bytes      int64 `json:"bytes"`
 	StateBytes int64 `json:"state_bytes"`
 }
 

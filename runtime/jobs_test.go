@@ -197,6 +197,9 @@ func TestEngineResumesJobs(t *testing.T) {
 	s.exec(fmt.Sprintf(supervisedTables, rows, 4000) + `INSERT INTO sink SELECT id FROM src;`)
 	for i := range 6 {
 		s.waitCheckpoints("j-1", 2)
+		if i == 0 {
+			checkShowJobs(t, s.e)
+		}
 		s.close(i%2 == 0)
 		s.open()
 		if st := s.waitJob("j-1", "running"); st.Statement != "INSERT INTO sink SELECT id FROM src" {
@@ -262,6 +265,30 @@ INSERT INTO sink2 SELECT id FROM src;`)
 	}
 	if in := s.waitJob("j-2", "failed"); in.Restarts != 0 {
 		t.Fatalf("restarts %d, want 0", in.Restarts)
+	}
+}
+
+// checkShowJobs checks SHOW JOBS shows job j-1's last checkpoint.
+func checkShowJobs(t *testing.T, e *Engine) {
+	t.Helper()
+	res, err := e.Exec(context.Background(), "SHOW JOBS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := res[0]
+	var names []string
+	for _, c := range r.Columns {
+		names = append(names, c.Name)
+	}
+	if got := strings.Join(names, " "); got != "id status restarts checkpoint checkpoint_ms alignment_ms checkpoint_bytes statement" {
+		t.Fatalf("SHOW JOBS columns: %s", got)
+	}
+	row := r.Rows[0]
+	id, _ := row[3].(int64)
+	ms, _ := row[4].(int64)
+	bytes, _ := row[6].(int64)
+	if row[0] != "j-1" || id < 2 || ms < 0 || bytes <= 0 {
+		t.Errorf("SHOW JOBS after 2 checkpoints: %v", row)
 	}
 }
 

@@ -14,11 +14,11 @@ import (
 type jobCollector struct {
 	e *runtime.Engine
 
-	jobs, up, status, restarts                      *prometheus.Desc
-	rowsIn, rowsOut, late                           *prometheus.Desc
-	offset, end, lag                                *prometheus.Desc
-	cpID, cpCompleted, cpDuration, cpAlign, cpState *prometheus.Desc
-	cpCompletedTotal, cpFailedTotal                 *prometheus.Desc
+	jobs, up, status, restarts                               *prometheus.Desc
+	rowsIn, rowsOut, late                                    *prometheus.Desc
+	offset, end, lag                                         *prometheus.Desc
+	cpID, cpCompleted, cpDuration, cpAlign, cpState, cpBytes *prometheus.Desc
+	cpCompletedTotal, cpFailedTotal                          *prometheus.Desc
 }
 
 // jobStatuses are the values of a job's status label; a job has 1 in
@@ -50,7 +50,8 @@ func newJobCollector(e *runtime.Engine) *jobCollector {
 		cpCompleted:      d("sluice_checkpoint_last_completed_timestamp_seconds", "When the job's last checkpoint completed, in Unix seconds.", job),
 		cpDuration:       d("sluice_checkpoint_duration_seconds", "Duration of the job's last completed checkpoint, from barrier injection to sink commit.", job),
 		cpAlign:          d("sluice_checkpoint_alignment_seconds", "Longest barrier alignment of the job's last completed checkpoint.", job),
-		cpState:          d("sluice_checkpoint_state_bytes", "Size of the job's state after its last completed checkpoint.", job),
+		cpState:          d("sluice_checkpoint_state_bytes", "Size of the job's state database on disk at its last completed checkpoint.", job),
+		cpBytes:          d("sluice_checkpoint_size_bytes", "State the job's last completed checkpoint wrote (incremental: what changed since the one before).", job),
 		cpCompletedTotal: d("sluice_checkpoints_completed_total", "Checkpoints the job's current run completed.", job),
 		cpFailedTotal:    d("sluice_checkpoints_failed_total", "Checkpoints the job's current run aborted.", job),
 	}
@@ -59,7 +60,7 @@ func newJobCollector(e *runtime.Engine) *jobCollector {
 func (c *jobCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		c.jobs, c.up, c.status, c.restarts, c.rowsIn, c.rowsOut, c.late, c.offset, c.end, c.lag,
-		c.cpID, c.cpCompleted, c.cpDuration, c.cpAlign, c.cpState, c.cpCompletedTotal, c.cpFailedTotal,
+		c.cpID, c.cpCompleted, c.cpDuration, c.cpAlign, c.cpState, c.cpBytes, c.cpCompletedTotal, c.cpFailedTotal,
 	} {
 		ch <- d
 	}
@@ -123,6 +124,7 @@ func (c *jobCollector) Collect(ch chan<- prometheus.Metric) {
 			gauge(c.cpDuration, cp.Duration.Seconds(), j.ID)
 			gauge(c.cpAlign, cp.Alignment.Seconds(), j.ID)
 			gauge(c.cpState, float64(cp.StateBytes), j.ID)
+			gauge(c.cpBytes, float64(cp.Bytes), j.ID)
 		}
 		counter(c.cpCompletedTotal, float64(j.CheckpointsCompleted), j.ID)
 		counter(c.cpFailedTotal, float64(j.CheckpointsFailed), j.ID)

@@ -49,17 +49,22 @@ type DB struct {
 	commitMu sync.Mutex
 	mu       struct {
 		sync.Mutex
-		stores []*Store
-		ttl    map[uint32]int64 // operators' TTL, in ns
-		last   checkpoint
-		failed error // sticky: ErrMustReopen
-		closed bool
+		stores    []*Store
+		ttl       map[uint32]int64 // operators' TTL, in ns
+		last      checkpoint
+		lastBytes int64 // what the last Commit wrote
+		failed    error // sticky: ErrMustReopen
+		closed    bool
 	}
 
 	// spilled says that staging may hold entries of the uncommitted
 	// epoch, so Commit must take the staged path. Stores set it from
 	// their goroutines before they write staging.
 	spilled atomic.Bool
+	// written counts the bytes (keys and values) written for the
+	// uncommitted epoch, spills included; Commit moves it to
+	// mu.lastBytes.
+	written atomic.Int64
 
 	// hook, when set (by tests), is called at each point of Commit and
 	// spill where a crash must leave the last commit intact.
@@ -379,6 +384,10 @@ func (db *DB) Commit(epoch uint64, meta []byte) error {
 	for _, s := range stores {
 		s.dropReadTxn()
 	}
+	eachDirty(stores, func(_ *Store, e *entry) error {
+		db.written.Add(int64(len(e.key)) + int64(len(e.val)))
+		return nil
+	})
 	now := db.opts.Clock.Now().UnixNano()
 	ck := checkpoint{epoch: epoch, meta: append([]byte(nil), meta...)}
 	done := false
@@ -399,8 +408,17 @@ func (db *DB) Commit(epoch uint64, meta []byte) error {
 	db.spilled.Store(false)
 	db.mu.Lock()
 	db.mu.last = ck
+	db.mu.lastBytes = db.written.Swap(0) + int64(len(meta))
 	db.mu.Unlock()
 	return nil
+}
+
+// LastCommitBytes returns the bytes of state the last Commit wrote: the
+// keys and values changed in its epoch (spilled or not) and its meta.
+func (db *DB) LastCommitBytes() int64 {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	return db.mu.lastBytes
 }
 
 // eachDirty calls fn for every dirty entry of stores.

@@ -305,6 +305,7 @@ func (s *Store) spill() error {
 	defer wb.Cancel()
 	var a arena
 	for _, e := range batch {
+		s.db.written.Add(int64(len(e.key)) + int64(len(e.val)))
 		k := a.stateKey(nsStaging, s.op, int(e.kg), e.key)
 		if err := wb.Set(k, a.value(e, now)); err != nil {
 			return fmt.Errorf("state: spill: %w", err)
