@@ -692,76 +692,8 @@ func intDigits(width uint8) int {
 // so that each survives trimming.
 func (p *Physical) Explain() string {
 	var b strings.Builder
-	conn := func(t *sql.Table) string {
-		c := t.Options["connector"]
-		if topic := t.Options["topic"]; topic != "" {
-			c += " topic=" + topic
-		}
-		return c
-	}
 	for _, n := range p.Nodes {
-		fmt.Fprintf(&b, "#%d ", n.ID)
-		switch n.Kind {
-		case KindSource:
-			fmt.Fprintf(&b, "Source %s (%s) %s", n.Table.Name, conn(n.Table), n.Schema)
-			if n.Watermark != nil {
-				fmt.Fprintf(&b, " watermark=%s", n.Watermark)
-			}
-		case KindFilter:
-			fmt.Fprintf(&b, "Filter %s", n.Cond)
-		case KindProject:
-			cols := make([]string, len(n.Exprs))
-			for i, e := range n.Exprs {
-				cols[i] = n.Schema[i].Name + " := " + e.String()
-			}
-			fmt.Fprintf(&b, "Project %s", strings.Join(cols, ", "))
-		case KindUnion:
-			fmt.Fprintf(&b, "UnionAll %s", n.Schema)
-		case KindWindow:
-			fmt.Fprintf(&b, "%s", sql.Describe(n.Window))
-		case KindNormalize:
-			keys := make([]string, len(n.Keys))
-			for i, k := range n.Keys {
-				keys[i] = n.Schema[k].Name
-			}
-			fmt.Fprintf(&b, "UpsertNormalize key=(%s)", strings.Join(keys, ", "))
-		case KindTopN:
-			op := "TopN"
-			if n.WindowEnd >= 0 {
-				op = "WindowTopN"
-			}
-			fmt.Fprintf(&b, "%s %s", op, strings.TrimPrefix(sql.Describe(n.Rank), "Rank "))
-		case KindAggregate, KindWindowAggregate, KindSessionAggregate:
-			keys := make([]string, len(n.Keys))
-			for i := range n.Keys {
-				keys[i] = n.Schema[i].Name
-			}
-			calls := make([]string, len(n.Aggs))
-			for i, c := range n.Aggs {
-				arg := "*"
-				if c.Arg >= 0 && len(n.Inputs) > 0 {
-					arg = n.Inputs[0].From.Schema[c.Arg].Name
-				}
-				if c.Distinct {
-					arg = "DISTINCT " + arg
-				}
-				calls[i] = fmt.Sprintf("%s := %s(%s)", n.Schema[len(n.Keys)+i].Name, c.Fn, arg)
-			}
-			op := "GroupAggregate"
-			switch n.Kind {
-			case KindWindowAggregate:
-				op = "WindowAggregate"
-			case KindSessionAggregate:
-				op = fmt.Sprintf("SessionAggregate gap=%s", time.Duration(n.Window.Gap*int64(time.Microsecond)))
-			}
-			fmt.Fprintf(&b, "%s keys=(%s) %s", op, strings.Join(keys, ", "), strings.Join(calls, ", "))
-		case KindSink:
-			if n.Table != nil {
-				fmt.Fprintf(&b, "Sink %s (%s) %s", n.Table.Name, conn(n.Table), n.Table.Schema)
-			} else {
-				fmt.Fprintf(&b, "Sink (result) %s", n.Schema)
-			}
-		}
+		fmt.Fprintf(&b, "#%d %s", n.ID, n.Describe())
 		fmt.Fprintf(&b, "  parallelism=%d", n.Parallelism)
 		if len(n.Inputs) > 0 {
 			in := make([]string, len(n.Inputs))
@@ -778,5 +710,94 @@ func (p *Physical) Explain() string {
 	for _, f := range p.Rules {
 		fmt.Fprintf(&b, "rule %s\n", f)
 	}
+	return b.String()
+}
+
+// Describe is the node's line of Explain, without its id, parallelism
+// and inputs: what it does.
+func (n *Node) Describe() string {
+	var b strings.Builder
+	conn := func(t *sql.Table) string {
+		c := t.Options["connector"]
+		if topic := t.Options["topic"]; topic != "" {
+			c += " topic=" + topic
+		}
+		return c
+	}
+	switch n.Kind {
+	case KindSource:
+		fmt.Fprintf(&b, "Source %s (%s) %s", n.Table.Name, conn(n.Table), n.Schema)
+		if n.Watermark != nil {
+			fmt.Fprintf(&b, " watermark=%s", n.Watermark)
+		}
+	case KindFilter:
+		fmt.Fprintf(&b, "Filter %s", n.Cond)
+	case KindProject:
+		cols := make([]string, len(n.Exprs))
+		for i, e := range n.Exprs {
+			cols[i] = n.Schema[i].Name + " := " + e.String()
+		}
+		fmt.Fprintf(&b, "Project %s", strings.Join(cols, ", "))
+	case KindUnion:
+		fmt.Fprintf(&b, "UnionAll %s", n.Schema)
+	case KindWindow:
+		fmt.Fprintf(&b, "%s", sql.Describe(n.Window))
+	case KindNormalize:
+		keys := make([]string, len(n.Keys))
+		for i, k := range n.Keys {
+			keys[i] = n.Schema[k].Name
+		}
+		fmt.Fprintf(&b, "UpsertNormalize key=(%s)", strings.Join(keys, ", "))
+	case KindTopN:
+		op := "TopN"
+		if n.WindowEnd >= 0 {
+			op = "WindowTopN"
+		}
+		fmt.Fprintf(&b, "%s %s", op, strings.TrimPrefix(sql.Describe(n.Rank), "Rank "))
+	case KindAggregate, KindWindowAggregate, KindSessionAggregate:
+		keys := make([]string, len(n.Keys))
+		for i := range n.Keys {
+			keys[i] = n.Schema[i].Name
+		}
+		calls := make([]string, len(n.Aggs))
+		for i, c := range n.Aggs {
+			arg := "*"
+			if c.Arg >= 0 && len(n.Inputs) > 0 {
+				arg = n.Inputs[0].From.Schema[c.Arg].Name
+			}
+			if c.Distinct {
+				arg = "DISTINCT " + arg
+			}
+			calls[i] = fmt.Sprintf("%s := %s(%s)", n.Schema[len(n.Keys)+i].Name, c.Fn, arg)
+		}
+		op := "GroupAggregate"
+		switch n.Kind {
+		case KindWindowAggregate:
+			op = "WindowAggregate"
+		case KindSessionAggregate:
+			op = fmt.Sprintf("SessionAggregate gap=%s", time.Duration(n.Window.Gap*int64(time.Microsecond)))
+		}
+		fmt.Fprintf(&b, "%s keys=(%s) %s", op, strings.Join(keys, ", "), strings.Join(calls, ", "))
+	case KindSink:
+		if n.Table != nil {
+			fmt.Fprintf(&b, "Sink %s (%s) %s", n.Table.Name, conn(n.Table), n.Table.Schema)
+		} else {
+			fmt.Fprintf(&b, "Sink (result) %s", n.Schema)
+		}
+	}
+	return b.String()
+}
+
+// StateSignature describes what the state of a stateful node depends
+// on: what it does, the types of its input and its output. Two nodes of
+// the same signature keep their state in the same form, so a job started
+// from a savepoint may give one's state to the other.
+func (n *Node) StateSignature() string {
+	var b strings.Builder
+	b.WriteString(n.Describe())
+	for _, e := range n.Inputs {
+		fmt.Fprintf(&b, " in %s", e.From.Schema)
+	}
+	fmt.Fprintf(&b, " out %s", n.Schema)
 	return b.String()
 }

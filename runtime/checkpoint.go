@@ -315,8 +315,8 @@ func (c *coordinator) checkpoint(ctx context.Context, final bool) (uint64, error
 	}
 	meta := checkpointMeta{Sources: map[string][]connectors.PartitionPosition{}, Sinks: map[int][]byte{}, Finished: final}
 	for t, pos := range c.pos {
-		name := t.in.stage.Name
-		meta.Sources[name] = append(meta.Sources[name], pos...)
+		key := t.in.stage.sourceKey()
+		meta.Sources[key] = append(meta.Sources[key], pos...)
 	}
 	for t, tok := range c.tokens {
 		meta.Sinks[t.in.sinkIndex] = tok
@@ -387,6 +387,14 @@ func (j *Job) lastCheckpoint() (uint64, checkpointMeta, error) {
 		return 0, m, fmt.Errorf("runtime: job %s: %w", j.p.Name, err)
 	}
 	return epoch, m, nil
+}
+
+// sourceKey names the positions of source stage st in checkpoints.
+func (st *Stage) sourceKey() string {
+	if st.SourceKey != "" {
+		return st.SourceKey
+	}
+	return st.Name
 }
 
 // checkpointable reports whether every source of insts can name its

@@ -587,7 +587,9 @@ func (e *Engine) pipelineWith(set settings, name string, p *planner.Physical, ne
 		ExprOptions: e.exprOptions(),
 		IdleTimeout: set.idleTimeout,
 		Clock:       e.opts.Clock,
+		StateIDs:    stateIDs(p),
 	}
+	reads := map[string]int{} // a table's reads so far, for SourceKey
 	consumer := map[*planner.Node]*planner.Node{}
 	edge := map[*planner.Node]planner.Edge{} // the edge from a node to its consumer
 	for _, n := range p.Nodes {
@@ -669,7 +671,10 @@ func (e *Engine) pipelineWith(set settings, name string, p *planner.Physical, ne
 		}
 		s := len(stages)
 		st := Stage{Name: fmt.Sprintf("s%d", s+1), Parallelism: src.Parallelism, Schema: src.Schema, NewSource: newSource, Watermark: src.Watermark,
-			SourceTable: src.Table.Name}
+			SourceTable: src.Table.Name, SourceKey: src.Table.Name}
+		if reads[src.Table.Name]++; reads[src.Table.Name] > 1 {
+			st.SourceKey = fmt.Sprintf("%s#%d", src.Table.Name, reads[src.Table.Name])
+		}
 		if src.Table.Options["connector"] == "log" {
 			st.SourceTopic = src.Table.Options["topic"]
 		}

@@ -73,6 +73,11 @@ type Pipeline struct {
 	// checkpoint resumes from it.
 	CheckpointInterval time.Duration
 	CheckpointTimeout  time.Duration
+	// StateIDs maps the operator numbers the specs open their state
+	// with to the numbers the state is kept under (see stateIDs), which
+	// stay the same when a compatible change of the query renumbers its
+	// operators; an operator not in it keeps its own.
+	StateIDs map[uint32]uint32
 }
 
 // Stage is a chain of operators over the rows of a source or of an
@@ -99,8 +104,11 @@ type Stage struct {
 	// close on time with no input.
 	ProcTimeTick time.Duration
 	// SourceTable and SourceTopic name a source stage's table and, for
-	// one in the log, its topic, in the job's metrics.
-	SourceTable, SourceTopic string
+	// one in the log, its topic, in the job's metrics. SourceKey names
+	// its positions in checkpoints: the table, with "#2" and so on for
+	// its second and later reads in one query; the stage's name when
+	// empty.
+	SourceTable, SourceTopic, SourceKey string
 	// Inputs are, for a stage without a source, the stages feeding it and
 	// how their rows reach its instances.
 	Inputs    []StageInput

@@ -63,6 +63,9 @@ type OperatorContext struct {
 	// state cache's bound, and a bound on what an operator keeps
 	// decoded); 0 is the default.
 	StateCacheBytes int64
+	// StateIDs is the pipeline's: the numbers operators' state is kept
+	// under.
+	StateIDs map[uint32]uint32
 }
 
 // residentGroups is how many groups an aggregation keeps decoded: about
@@ -79,6 +82,9 @@ func (oc OperatorContext) residentGroups() int {
 func (oc OperatorContext) keyedState(op uint32) (KeyedState, error) {
 	if oc.State == nil {
 		return newMemKeyedState(), nil
+	}
+	if id, ok := oc.StateIDs[op]; ok {
+		op = id
 	}
 	first, end := types.KeyGroupRange(oc.Instance, types.DefaultKeyGroups, max(oc.Parallelism, 1))
 	s, err := oc.State.Store(op, state.StoreOptions{FirstKeyGroup: first, EndKeyGroup: end, TTL: oc.StateTTL})

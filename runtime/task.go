@@ -158,7 +158,7 @@ func (j *Job) newInstance(s, i int, xs []*Exchange) (*instance, error) {
 		var op Operator
 		var err error
 		if spec.NewWith != nil {
-			op, err = spec.NewWith(OperatorContext{Instance: i, Parallelism: n, State: p.State, StateTTL: p.StateTTL, StateCacheBytes: p.StateCacheBytes})
+			op, err = spec.NewWith(OperatorContext{Instance: i, Parallelism: n, State: p.State, StateTTL: p.StateTTL, StateCacheBytes: p.StateCacheBytes, StateIDs: p.StateIDs})
 		} else {
 			op, err = spec.New()
 		}
@@ -238,7 +238,7 @@ func (j *Job) runSource(ctx context.Context, in *instance) (err error) {
 	if err := in.src.Open(ctx); err != nil {
 		return fmt.Errorf("open: %w", err)
 	}
-	if pos := j.restored.Sources[in.stage.Name]; pos != nil {
+	if pos := j.restored.Sources[in.stage.sourceKey()]; pos != nil {
 		cs, ok := in.src.(connectors.CheckpointedSource)
 		if !ok {
 			return errors.New("the source cannot resume where the checkpoint says")
