@@ -62,7 +62,7 @@ type Snapshotter interface {
 
 // checkpointMeta is what a checkpoint record holds besides the state.
 type checkpointMeta struct {
-	// Sources are the positions of the sources, by stage name.
+	// Sources are the positions of the sources, by Stage.SourceKey.
 	Sources map[string][]connectors.PartitionPosition `json:"sources,omitempty"`
 	// Sinks are the sinks' transaction tokens, by sink split index.
 	Sinks map[int][]byte `json:"sinks,omitempty"`
@@ -103,9 +103,8 @@ type coordinator struct {
 	tasks             []*ckTask
 	reports           chan ckReport
 	next              uint64 // the next epoch
-	// trigger asks for a checkpoint now (Job.Checkpoint), answered on
-	// the channel sent.
-	trigger chan chan ckResult
+	// trigger asks for a checkpoint now (Job.Checkpoint).
+	trigger chan ckRequest
 
 	mu struct {
 		sync.Mutex
@@ -120,6 +119,10 @@ type coordinator struct {
 	// kept are the transactional sinks of finished chains, which the
 	// coordinator commits and closes.
 	kept []*instance
+	// afterRound, when set, runs after a round completes, before the
+	// tasks resume; it returns whether they must stay paused (the job is
+	// stopping).
+	afterRound func(epoch uint64, meta []byte) bool
 
 	stats struct {
 		sync.Mutex
@@ -133,7 +136,7 @@ func newCoordinator(j *Job, restored uint64) *coordinator {
 	c := &coordinator{
 		j: j, interval: j.p.CheckpointInterval, timeout: j.p.CheckpointTimeout,
 		next:     restored + 1,
-		trigger:  make(chan chan ckResult),
+		trigger:  make(chan ckRequest),
 		finished: map[*ckTask]bool{},
 		pos:      map[*ckTask][]connectors.PartitionPosition{},
 		tokens:   map[*ckTask][]byte{},
@@ -209,11 +212,14 @@ func (c *coordinator) run(ctx context.Context) error {
 			if _, err := c.checkpoint(ctx, false); err != nil && !errors.Is(err, errAborted) {
 				return err
 			}
-		case reply := <-c.trigger:
-			epoch, err := c.checkpoint(ctx, false)
-			reply <- ckResult{epoch, err}
-			if err != nil && !errors.Is(err, errAborted) {
+		case req := <-c.trigger:
+			epoch, err := c.checkpointThen(ctx, req)
+			req.reply <- ckResult{epoch, err}
+			if err != nil && !errors.Is(err, errAborted) && !errors.Is(err, errAfter) {
 				return err
+			}
+			if err == nil && req.stop {
+				return nil
 			}
 		case <-ctx.Done():
 			return nil
@@ -247,6 +253,46 @@ type ckResult struct {
 	err   error
 }
 
+// ckRequest asks for a checkpoint now. after, if set, runs once it is
+// complete, while every task is still paused (a savepoint copies the
+// state then); with stop set the job then ends (is cancelled) without
+// resuming, unless after failed.
+type ckRequest struct {
+	reply chan ckResult
+	after func(epoch uint64, meta []byte) error
+	stop  bool
+}
+
+// errAfter wraps the failure of a request's after: the checkpoint is
+// complete, and the job goes on.
+var errAfter = errors.New("after the checkpoint")
+
+// checkpointThen runs a requested checkpoint.
+func (c *coordinator) checkpointThen(ctx context.Context, req ckRequest) (uint64, error) {
+	var epoch uint64
+	var err error
+	c.afterRound = func(e uint64, meta []byte) bool {
+		epoch = e
+		if req.after != nil {
+			if aerr := req.after(e, meta); aerr != nil {
+				err = fmt.Errorf("%w: %w", errAfter, aerr)
+				return false
+			}
+		}
+		if req.stop {
+			c.j.Cancel()
+			return true // the tasks stay paused until they see the cancel
+		}
+		return false
+	}
+	defer func() { c.afterRound = nil }()
+	e, cerr := c.checkpoint(ctx, false)
+	if cerr != nil {
+		return e, cerr
+	}
+	return epoch, err
+}
+
 // errAborted is a round that timed out or whose job is stopping.
 var errAborted = errors.New("checkpoint aborted")
 
@@ -261,11 +307,14 @@ func (c *coordinator) checkpoint(ctx context.Context, final bool) (uint64, error
 	c.mu.Lock()
 	c.mu.cur = r
 	c.mu.Unlock()
+	keepPaused := false
 	defer func() {
 		c.mu.Lock()
 		c.mu.cur = nil
 		c.mu.Unlock()
-		close(r.resume)
+		if !keepPaused {
+			close(r.resume)
+		}
 	}()
 	waiting := map[*ckTask]bool{}
 	for _, t := range c.tasks {
@@ -357,6 +406,9 @@ func (c *coordinator) checkpoint(ctx context.Context, final bool) (uint64, error
 	c.stats.positions = positions
 	c.stats.completed++
 	c.stats.Unlock()
+	if c.afterRound != nil {
+		keepPaused = c.afterRound(epoch, data)
+	}
 	return epoch, nil
 }
 
@@ -453,19 +505,38 @@ var ErrNoCheckpoints = errors.New("runtime: the job takes no checkpoints")
 // Checkpoint takes a checkpoint now, waits until it is complete (its
 // sinks committed) and returns its epoch.
 func (j *Job) Checkpoint(ctx context.Context) (uint64, error) {
+	return j.checkpointNow(ctx, ckRequest{})
+}
+
+// StopWithCheckpoint takes a checkpoint now and ends the job right after
+// it, before any row past its barriers reaches a sink: after, if set,
+// runs between the two, with the checkpoint's epoch and meta, the tasks
+// paused and the state database quiet. If after fails the job goes on.
+// It returns the epoch; the job then ends as cancelled (Wait).
+func (j *Job) StopWithCheckpoint(ctx context.Context, after func(epoch uint64, meta []byte) error) (uint64, error) {
+	return j.checkpointNow(ctx, ckRequest{after: after, stop: true})
+}
+
+// SnapshotCheckpoint takes a checkpoint now and runs after as
+// StopWithCheckpoint does, but the job goes on.
+func (j *Job) SnapshotCheckpoint(ctx context.Context, after func(epoch uint64, meta []byte) error) (uint64, error) {
+	return j.checkpointNow(ctx, ckRequest{after: after})
+}
+
+func (j *Job) checkpointNow(ctx context.Context, req ckRequest) (uint64, error) {
 	if j.ck == nil {
 		return 0, ErrNoCheckpoints
 	}
-	reply := make(chan ckResult, 1)
+	req.reply = make(chan ckResult, 1)
 	select {
-	case j.ck.trigger <- reply:
+	case j.ck.trigger <- req:
 	case <-j.done:
 		return 0, fmt.Errorf("runtime: job %s has ended", j.p.Name)
 	case <-ctx.Done():
 		return 0, ctx.Err()
 	}
 	select {
-	case r := <-reply:
+	case r := <-req.reply:
 		return r.epoch, r.err
 	case <-ctx.Done():
 		return 0, ctx.Err()

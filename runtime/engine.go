@@ -68,6 +68,9 @@ type EngineOptions struct {
 	// StateCacheBytes bounds each operator instance's state cache (the
 	// state package's default when zero); state beyond it lives on disk.
 	StateCacheBytes int64
+	// SavepointDir is where STOP JOB ... WITH SAVEPOINT writes savepoints
+	// (default: the savepoints directory of StateDir).
+	SavepointDir string
 	// ResumeJobs makes the Engine keep the jobs that INSERT and CREATE
 	// MATERIALIZED VIEW start in the log (with a broker), and start again
 	// from their last checkpoints those a previous Engine on the same
@@ -125,6 +128,9 @@ type Result struct {
 	Statement string
 	// Message says what happened, for a person: "created table bids".
 	Message string
+	// Savepoint is the directory of the savepoint STOP JOB ... WITH
+	// SAVEPOINT wrote.
+	Savepoint string
 	// JobID is the job an INSERT started. Bounded reports whether the
 	// sources of that job, or of a SELECT, end, so that it finishes on
 	// its own.
@@ -492,12 +498,16 @@ func (e *Engine) command(src string, st sql.Statement) (Result, error) {
 		}
 		return r, nil
 	case sql.StopJob:
-		if c.Savepoint {
-			return Result{}, sql.Errorf(src, c.IDPos, "savepoints are not supported yet")
-		}
 		j, err := e.job(c.ID)
 		if err != nil {
 			return Result{}, sql.Errorf(src, c.IDPos, "unknown job %q", c.ID)
+		}
+		if c.Savepoint {
+			path, err := e.StopJob(e.ctx, c.ID, true)
+			if err != nil {
+				return Result{}, err
+			}
+			return Result{Message: fmt.Sprintf("stopped job %s with savepoint %s", c.ID, path), Savepoint: path}, nil
 		}
 		j.Cancel()
 		<-j.Done()
@@ -1151,13 +1161,6 @@ func (e *Engine) startJob(rec jobRecord, src string, info sql.StatementInfo, res
 	if err != nil {
 		return Result{}, err
 	}
-	if rec.ID == "" {
-		e.mu.Lock()
-		e.mu.nextJob++
-		rec.ID = "j-" + strconv.Itoa(e.mu.nextJob)
-		e.mu.Unlock()
-	}
-	id := rec.ID
 	// A job checkpoints when it has state and every source can resume
 	// from a position; only then are its log sinks exactly-once.
 	checkpoints := e.opts.StateDir != "" && set.checkpointInterval > 0
@@ -1166,6 +1169,28 @@ func (e *Engine) startJob(rec jobRecord, src string, info sql.StatementInfo, res
 			checkpoints = false
 		}
 	}
+	ops, sources := planSavepointInfo(p)
+	// A new job may start from a savepoint, if its query fits it.
+	var sp savepointMeta
+	var dropOps []uint32
+	if set.savepointPath != "" && !resume {
+		if !checkpoints {
+			return Result{}, fmt.Errorf("'%s' is set, but this job takes no checkpoints (it needs a state directory, 'checkpoint.interval' above 0 and sources that resume) and so cannot start from a savepoint", OptSavepointPath)
+		}
+		if sp, err = readSavepoint(set.savepointPath); err != nil {
+			return Result{}, err
+		}
+		if dropOps, err = checkSavepoint(set.savepointPath, sp, ops, sources, set.ignoreUnclaimed); err != nil {
+			return Result{}, err
+		}
+	}
+	if rec.ID == "" {
+		e.mu.Lock()
+		e.mu.nextJob++
+		rec.ID = "j-" + strconv.Itoa(e.mu.nextJob)
+		e.mu.Unlock()
+	}
+	id := rec.ID
 	env := e.env()
 	env.JobID, env.Transactional, env.SinkTable = id, checkpoints, p.Sink.Name
 	newSink, err := registry.Sink(p.Sink.Options, p.Sink.Schema, p.Sink.PrimaryKey, env)
@@ -1175,6 +1200,12 @@ func (e *Engine) startJob(rec jobRecord, src string, info sql.StatementInfo, res
 	// build makes an attempt: a Job on the job's state, opened afresh for
 	// the first attempt of a new job, else resumed.
 	fresh := !resume
+	if set.savepointPath != "" && !resume {
+		if err := restoreSavepoint(set.savepointPath, filepath.Join(e.opts.StateDir, id), sp, dropOps, e.opts.StateCacheBytes); err != nil {
+			return Result{}, err
+		}
+		fresh = false
+	}
 	var release func(keep bool)
 	build := func() (*Job, error) {
 		if release != nil {
@@ -1214,7 +1245,8 @@ func (e *Engine) startJob(rec jobRecord, src string, info sql.StatementInfo, res
 		}
 		return Result{}, err
 	}
-	ej := &engineJob{id: id, statement: rec.Statement, bounded: bounded(p), started: time.Now(), strategy: strategy, done: make(chan struct{})}
+	ej := &engineJob{id: id, statement: rec.Statement, bounded: bounded(p), started: time.Now(), strategy: strategy, done: make(chan struct{}),
+		operators: ops, sources: sources}
 	ej.mu.status, ej.mu.cur, ej.build = Running, first, build
 	forget := func() {
 		if e.opts.ResumeJobs && e.opts.Broker != nil {

@@ -31,6 +31,9 @@ type engineJob struct {
 	strategy restartStrategy
 	stateDir string // "" without state
 	done     chan struct{}
+	// operators and sources are what a savepoint of the job records.
+	operators []savepointOperator
+	sources   []string
 
 	// mu.status is Running from the start (see Status) until the end.
 	mu struct {

@@ -130,7 +130,16 @@ func (e *Engine) StopJob(ctx context.Context, id string, savepoint bool) (string
 		return "", err
 	}
 	if savepoint {
-		return "", ErrNoSavepoint
+		path, err := e.savepoint(ctx, j, true)
+		if err != nil {
+			return "", err
+		}
+		select {
+		case <-j.Done():
+		case <-ctx.Done():
+			return path, ctx.Err()
+		}
+		return path, nil
 	}
 	j.Cancel()
 	select {
@@ -144,22 +153,29 @@ func (e *Engine) StopJob(ctx context.Context, id string, savepoint bool) (string
 // Savepoint takes a savepoint of running job id, which goes on running,
 // and returns its path.
 func (e *Engine) Savepoint(ctx context.Context, id string) (string, error) {
-	if _, err := e.job(id); err != nil {
+	j, err := e.job(id)
+	if err != nil {
 		return "", err
 	}
-	return "", ErrNoSavepoint
+	return e.savepoint(ctx, j, false)
 }
 
 // Shutdown ends the Engine for a restart: each running job takes a
-// final checkpoint, which commits its sinks, and stops; the next Engine
-// on the same data with ResumeJobs resumes it from there. ctx bounds the
-// checkpoints; past it Shutdown closes as Close does (the jobs then
-// resume from their previous checkpoints).
+// final checkpoint, which commits its sinks, and stops right after it;
+// the next Engine on the same data with ResumeJobs resumes it from there.
+// ctx bounds the checkpoints; past it Shutdown closes as Close does (the
+// jobs then resume from their previous checkpoints).
 func (e *Engine) Shutdown(ctx context.Context) error {
 	e.mu.Lock()
 	jobs := make([]*engineJob, 0, len(e.mu.jobs))
 	for _, j := range e.mu.jobs {
 		jobs = append(jobs, j)
+		if e.opts.ResumeJobs {
+			// Stopped by the final checkpoint, they keep their state.
+			j.mu.Lock()
+			j.mu.shutdown = true
+			j.mu.Unlock()
+		}
 	}
 	e.mu.Unlock()
 	var wg sync.WaitGroup
@@ -171,7 +187,11 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := cur.Checkpoint(ctx); err != nil && !errors.Is(err, ErrNoCheckpoints) {
+			checkpoint := cur.Checkpoint
+			if e.opts.ResumeJobs {
+				checkpoint = func(ctx context.Context) (uint64, error) { return cur.StopWithCheckpoint(ctx, nil) }
+			}
+			if _, err := checkpoint(ctx); err != nil && !errors.Is(err, ErrNoCheckpoints) {
 				slog.Warn("final checkpoint failed; the job resumes from its previous one", "job", j.id, "error", err)
 			}
 		}()

@@ -35,6 +35,11 @@ const (
 	OptRestartAttempts = "restart.attempts"
 	OptRestartDelay    = "restart.delay"
 	OptRestartMaxDelay = "restart.max-delay"
+	// OptSavepointPath starts the next jobs from a savepoint;
+	// OptSavepointIgnoreUnclaimed lets them drop its state that no
+	// operator of theirs claims.
+	OptSavepointPath            = "execution.savepoint.path"
+	OptSavepointIgnoreUnclaimed = "execution.savepoint.ignore-unclaimed-state"
 )
 
 var optionSpecs = []optionSpec{
@@ -53,7 +58,22 @@ var optionSpecs = []optionSpec{
 	}},
 	{OptRestartDelay, "delay before a failed job restarts (exponential-delay: the first delay; default 1s)", duration},
 	{OptRestartMaxDelay, "longest delay of exponential-delay (default 1m)", duration},
+	{OptSavepointPath, "the savepoint (a directory STOP JOB ... WITH SAVEPOINT printed) the jobs INSERT starts next start from", func(v string) error {
+		if strings.TrimSpace(v) == "" {
+			return fmt.Errorf("want the savepoint's directory")
+		}
+		return nil
+	}},
+	{OptSavepointIgnoreUnclaimed, "whether a job started from a savepoint drops the state of operators its query no longer has, instead of refusing to start", boolean},
 	{OptCheckpointInterval, "how often a job started by INSERT or CREATE MATERIALIZED VIEW takes a checkpoint (0: never; without checkpoints a job does not resume after a failure and its log sinks are at-least-once)", duration},
+}
+
+// boolean parses true or false.
+func boolean(v string) error {
+	if _, err := strconv.ParseBool(strings.TrimSpace(v)); err != nil {
+		return fmt.Errorf("want true or false")
+	}
+	return nil
 }
 
 // duration parses a non-negative duration: 5s, 1m30s, 0.
@@ -108,6 +128,8 @@ type settings struct {
 	idleTimeout, stateTTL                 time.Duration
 	checkpointInterval                    time.Duration
 	restart                               [4]string // strategy, attempts, delay, max delay
+	savepointPath                         string
+	ignoreUnclaimed                       bool
 }
 
 // restartStrategy parses the restart options (checked by SET).
@@ -142,6 +164,8 @@ func (e *Engine) settingsOf(options map[string]string) settings {
 	if v, ok := options[OptCheckpointInterval]; ok {
 		s.checkpointInterval, _ = parseDuration(v)
 	}
+	s.savepointPath = strings.TrimSpace(options[OptSavepointPath])
+	s.ignoreUnclaimed, _ = strconv.ParseBool(strings.TrimSpace(options[OptSavepointIgnoreUnclaimed]))
 	for i, k := range []string{OptRestartStrategy, OptRestartAttempts, OptRestartDelay, OptRestartMaxDelay} {
 		s.restart[i] = options[k]
 	}
@@ -191,6 +215,8 @@ func (e *Engine) setOption(src string, c sql.Command) (Result, error) {
 		vals[OptRestartStrategy], vals[OptRestartAttempts] = rs.kind, strconv.Itoa(rs.attempts)
 		vals[OptRestartDelay], vals[OptRestartMaxDelay] = rs.delay.String(), rs.maxDelay.String()
 	}
+	vals[OptSavepointPath] = e.mu.options[OptSavepointPath]
+	vals[OptSavepointIgnoreUnclaimed] = strconv.FormatBool(s.ignoreUnclaimed)
 	r := Result{Columns: types.Schema{
 		{Name: "key", Type: types.String()},
 		{Name: "value", Type: types.String()},
