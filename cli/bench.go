@@ -76,6 +76,8 @@ type benchRun struct {
 	source      string
 	sink        string
 	parallelism int
+	// checkpointInterval is how often the job checkpoints; 0 never.
+	checkpointInterval time.Duration
 }
 
 func (a *app) benchCommand() *cobra.Command {
@@ -87,17 +89,18 @@ func (a *app) benchCommand() *cobra.Command {
 			return cmd.Help()
 		},
 	}
-	cmd.AddCommand(a.benchNexmarkCommand())
+	cmd.AddCommand(a.benchNexmarkCommand(), a.benchRestartCommand())
 	return cmd
 }
 
 func (a *app) benchNexmarkCommand() *cobra.Command {
 	var (
-		query       string
-		events      int64
-		source      string
-		sink        string
-		parallelism int
+		query              string
+		events             int64
+		source             string
+		sink               string
+		parallelism        int
+		checkpointInterval time.Duration
 	)
 	names := nexmarkQueryNames()
 	cmd := &cobra.Command{
@@ -154,7 +157,11 @@ events counted are then the bids read, since only bids are in the topic.`,
 			if parallelism < 0 {
 				return usagef("--parallelism must be at least 1, or 0 for the number of cores")
 			}
-			return a.benchNexmark(cmd.Context(), benchRun{query: query, events: events, source: source, sink: sink, parallelism: parallelism})
+			if checkpointInterval < 0 {
+				return usagef("--checkpoint-interval must not be negative")
+			}
+			return a.benchNexmark(cmd.Context(), benchRun{query: query, events: events, source: source, sink: sink, parallelism: parallelism,
+				checkpointInterval: checkpointInterval})
 		},
 	}
 	f := cmd.Flags()
@@ -163,6 +170,7 @@ events counted are then the bids read, since only bids are in the topic.`,
 	f.StringVar(&source, "source", benchSourceGenerator, "where bids come from: generator (in-process) or log (a JSON topic filled first, untimed)")
 	f.StringVar(&sink, "sink", benchSinkBlackhole, "where rows go: blackhole (discarded) or log (a JSON topic)")
 	f.IntVar(&parallelism, "parallelism", 0, "instances of the job (0: the number of cores)")
+	f.DurationVar(&checkpointInterval, "checkpoint-interval", 0, "how often the job takes a checkpoint (0: never, the engine's speed alone)")
 	return cmd
 }
 
@@ -208,6 +216,13 @@ func nexmarkScript(r benchRun) (string, error) {
 // returns the rows the last job's source stage emitted and its sink
 // stage took.
 func runBenchScript(ctx context.Context, e *runtime.Engine, script string) (read, written int64, err error) {
+	read, written, _, err = runBenchJob(ctx, e, script)
+	return read, written, err
+}
+
+// runBenchJob is runBenchScript, also returning the description of the
+// (last) job the script ran.
+func runBenchJob(ctx context.Context, e *runtime.Engine, script string) (read, written int64, job runtime.JobInfo, err error) {
 	err = e.Run(ctx, script, func(res runtime.Result) error {
 		if res.JobID == "" {
 			return nil
@@ -218,9 +233,10 @@ func runBenchScript(ctx context.Context, e *runtime.Engine, script string) (read
 		if m, err := e.JobMetrics(res.JobID); err == nil && len(m) > 0 {
 			read, written = m[0].RowsOut, m[len(m)-1].RowsIn
 		}
+		job, _ = e.JobInfo(res.JobID)
 		return nil
 	})
-	return read, written, err
+	return read, written, job, err
 }
 
 func (a *app) benchNexmark(ctx context.Context, r benchRun) (err error) {
@@ -247,8 +263,12 @@ func (a *app) benchNexmark(ctx context.Context, r benchRun) (err error) {
 		return err
 	}
 	defer closeBroker(b, &err)
+	interval := r.checkpointInterval
+	if interval == 0 {
+		interval = -1 // never
+	}
 	e, err := runtime.NewEngine(runtime.EngineOptions{Broker: b, Stdout: io.Discard, Parallelism: r.parallelism,
-		StateDir: filepath.Join(dir, "state")})
+		StateDir: filepath.Join(dir, "state"), CheckpointInterval: interval})
 	if err != nil {
 		return err
 	}
@@ -268,7 +288,7 @@ func (a *app) benchNexmark(ctx context.Context, r benchRun) (err error) {
 	}
 
 	start := time.Now()
-	bids, written, err := runBenchScript(ctx, e, script)
+	bids, written, job, err := runBenchJob(ctx, e, script)
 	elapsed := time.Since(start)
 	if err != nil {
 		return fmt.Errorf("nexmark %s: %w", r.query, err)
@@ -291,6 +311,15 @@ func (a *app) benchNexmark(ctx context.Context, r benchRun) (err error) {
 		fmt.Fprintf(w, "events read:       %d bids, counted as the events (%d rows written)\n", bids, written)
 	} else {
 		fmt.Fprintf(w, "events generated:  %d (%d bids, %d rows written)\n", r.events, bids, written)
+	}
+	if r.checkpointInterval > 0 {
+		fmt.Fprintf(w, "checkpoints:       every %s: %d completed, %d failed", r.checkpointInterval, job.CheckpointsCompleted, job.CheckpointsFailed)
+		if c := job.Checkpoint; c != nil {
+			fmt.Fprintf(w, "; the last took %s and wrote %d bytes", c.Duration.Round(time.Microsecond), c.Bytes)
+		}
+		fmt.Fprintln(w)
+	} else {
+		fmt.Fprintf(w, "checkpoints:       none\n")
 	}
 	fmt.Fprintf(w, "elapsed:           %.3f s\n", elapsed.Seconds())
 	fmt.Fprintf(w, "events/s:          %.0f\n", rate)
