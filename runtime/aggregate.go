@@ -138,6 +138,11 @@ func (g *GroupAggregate) Process(b *types.Batch, emit Emit) error {
 	if b.Live() == 0 {
 		return forwardWatermark(b, g.out, emit)
 	}
+	if !g.seen && len(g.keys) == 0 {
+		if err := g.kv.Put(globalKeyGroup(), seenKey, []byte{1}); err != nil {
+			return fmt.Errorf("aggregate state: %w", err)
+		}
+	}
 	g.seen = true
 	g.batch++
 	g.touched = g.touched[:0]
@@ -412,6 +417,11 @@ func (g *GroupAggregate) Finish(emit Emit) error {
 	if len(g.keys) > 0 || g.seen {
 		return nil
 	}
+	// Rows came before the checkpoint this run restarted from: their
+	// row is out already.
+	if _, ok, err := g.kv.Get(globalKeyGroup(), seenKey); err != nil || ok {
+		return err
+	}
 	for _, a := range g.aggs {
 		a.Grow(1)
 		a.Reset(0)
@@ -425,6 +435,18 @@ func (g *GroupAggregate) Finish(emit Emit) error {
 	}
 	g.out.SetLen(1)
 	return emit(g.out)
+}
+
+// seenKey marks in a global aggregate's state that a row came, for
+// Finish after a restart; no encoded key starts with 0xff.
+var seenKey = []byte{0xff, 'S'}
+
+// globalKeyGroup is the key group of a global aggregate's one group,
+// whose key has no column.
+func globalKeyGroup() int {
+	b := types.NewBatch(nil, 0)
+	b.SetLen(1)
+	return types.KeyGroup(types.HashKeys(b, nil, nil)[0], types.DefaultKeyGroups)
 }
 
 // appendValue appends row i of src to dst, a vector of its type that

@@ -632,7 +632,7 @@ func (e *Engine) pipelineWith(set settings, name string, p *planner.Physical, ne
 				stages[s].Operators = append(stages[s].Operators, WindowAggregateStateSpec(fmt.Sprintf("window-aggregate#%d", n.ID), uint32(n.ID), in, n.Keys, n.WindowEnd, n.Aggs, nil))
 			case planner.KindSessionAggregate:
 				in := n.Inputs[0].From.Schema
-				stages[s].Operators = append(stages[s].Operators, SessionAggregateSpec(fmt.Sprintf("session-aggregate#%d", n.ID), in, n.Keys, n.WindowStart, n.WindowEnd, n.Aggs, nil))
+				stages[s].Operators = append(stages[s].Operators, SessionAggregateStateSpec(fmt.Sprintf("session-aggregate#%d", n.ID), uint32(n.ID), in, n.Keys, n.WindowStart, n.WindowEnd, n.Aggs, nil))
 			case planner.KindNormalize:
 				stages[s].Operators = append(stages[s].Operators, UpsertNormalizeSpec(fmt.Sprintf("normalize#%d", n.ID), uint32(n.ID), n.Schema, n.Keys))
 			case planner.KindTopN:

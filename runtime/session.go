@@ -2,6 +2,8 @@ package runtime
 
 import (
 	"container/heap"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"sort"
 	"sync/atomic"
@@ -9,6 +11,7 @@ import (
 	"github.com/sluice-sql/sluice/sql"
 	"github.com/sluice-sql/sluice/sql/agg"
 	"github.com/sluice-sql/sluice/sql/types"
+	"github.com/sluice-sql/sluice/state"
 )
 
 // SessionAggregateSpec returns the spec of a SessionAggregate over rows of
@@ -21,6 +24,36 @@ func SessionAggregateSpec(name string, in types.Schema, keys []int, start, end i
 	}
 	return OperatorSpec{Name: name, Late: late, New: func() (Operator, error) {
 		return NewSessionAggregate(in, keys, start, end, calls, late)
+	}}
+}
+
+// SessionAggregateStateSpec is SessionAggregateSpec for a job with
+// checkpoints: the operator (numbered op in the job's state) snapshots
+// its open sessions into its keyed state and restores them when built.
+func SessionAggregateStateSpec(name string, op uint32, in types.Schema, keys []int, start, end int, calls []sql.AggCall, late *atomic.Int64) OperatorSpec {
+	if late == nil {
+		late = new(atomic.Int64)
+	}
+	return OperatorSpec{Name: name, Late: late, NewWith: func(oc OperatorContext) (Operator, error) {
+		a, err := NewSessionAggregate(in, keys, start, end, calls, late)
+		if err != nil {
+			return nil, err
+		}
+		if oc.State == nil {
+			return a, nil
+		}
+		// The watermark frees sessions, never their age: an entry not
+		// rewritten for a while is an open session that had no row.
+		oc.StateTTL = 0
+		kv, err := oc.keyedState(op)
+		if err != nil {
+			return nil, err
+		}
+		st, ok := kv.(*state.Store)
+		if !ok {
+			return nil, errSnapshotScan
+		}
+		return a, a.restore(st)
 	}}
 }
 
@@ -54,12 +87,28 @@ type SessionAggregate struct {
 	rowIdx  []int32
 	slotOf  []int32
 	weights []int8
+
+	// st, when set, keeps the open sessions in keyed state at
+	// checkpoints: one entry per key, in the key's key group, holding its
+	// sessions; rewritten when they changed since the last snapshot,
+	// deleted when the key's last session fires. The watermark is under
+	// sessionWMKey in the store's first key group.
+	st      *state.Store
+	hashCol []int                  // the keys the exchange before hashes (not the window)
+	hashes  []uint64               // of the batch's rows, by hashCol
+	dirty   map[*sessions]struct{} // the keys changed since the last snapshot
+	savedWM int64
+	valBuf  []byte
 }
 
 // sessions are one key's open sessions.
 type sessions struct {
 	key  string
 	list []*session // by start; disjoint and not touching
+	// kg is the key's key group; dirty says it is in the operator's
+	// dirty set, saved that its state has an entry.
+	kg           int
+	dirty, saved bool
 }
 
 // session is one open session: its window, its aggregate slot, and an id
@@ -81,12 +130,15 @@ func NewSessionAggregate(in types.Schema, keys []int, start, end int, calls []sq
 		late = new(atomic.Int64)
 	}
 	a := &SessionAggregate{keys: keys, start: start, end: end, calls: calls, late: late, wm: types.NoWatermark,
-		keyed: make(map[string]*sessions), next: 1}
-	for _, k := range keys {
+		keyed: make(map[string]*sessions), next: 1, savedWM: types.NoWatermark}
+	for i, k := range keys {
 		if k < 0 || k >= len(in) {
 			return nil, fmt.Errorf("runtime: aggregate key column %d out of range", k)
 		}
 		a.schema = append(a.schema, in[k])
+		if i != start && i != end {
+			a.hashCol = append(a.hashCol, k)
+		}
 	}
 	for _, c := range calls {
 		spec := agg.Spec{Fn: agg.FnCountStar, Distinct: c.Distinct}
@@ -126,6 +178,9 @@ func (a *SessionAggregate) Process(b *types.Batch, emit Emit) error {
 func (a *SessionAggregate) fold(b *types.Batch) error {
 	a.rowIdx, a.slotOf, a.weights = a.rowIdx[:0], a.slotOf[:0], a.weights[:0]
 	starts, ends := b.Cols[a.keys[a.start]].Ints, b.Cols[a.keys[a.end]].Ints
+	if a.st != nil {
+		a.hashes = types.HashKeys(b, a.hashCol, a.hashes)
+	}
 	var err error
 	b.ForEach(func(i int) {
 		if err != nil {
@@ -149,12 +204,16 @@ func (a *SessionAggregate) fold(b *types.Batch) error {
 		ss, ok := a.keyed[string(a.keyBuf)]
 		if !ok {
 			ss = &sessions{key: string(a.keyBuf)}
+			if a.st != nil {
+				ss.kg = types.KeyGroup(a.hashes[i], types.DefaultKeyGroups)
+			}
 			a.keyed[ss.key] = ss
 		}
 		var sess *session
 		if sess, err = a.place(ss, s, e); err != nil {
 			return
 		}
+		a.touch(ss)
 		a.rowIdx = append(a.rowIdx, int32(i))
 		a.slotOf = append(a.slotOf, sess.slot)
 		a.weights = append(a.weights, 1)
@@ -273,6 +332,11 @@ func (a *SessionAggregate) fire(emit Emit) error {
 		}
 		if len(ss.list) == 0 {
 			delete(a.keyed, ss.key)
+			if err := a.forget(ss); err != nil {
+				return err
+			}
+		} else {
+			a.touch(ss)
 		}
 		for _, g := range a.aggs {
 			g.Reset(int(sess.slot))
@@ -289,6 +353,147 @@ func (a *SessionAggregate) fire(emit Emit) error {
 	}
 	a.out.Watermark = a.wm
 	return emit(a.out)
+}
+
+// touch marks key ss changed since the last snapshot.
+func (a *SessionAggregate) touch(ss *sessions) {
+	if a.st != nil && !ss.dirty {
+		ss.dirty = true
+		a.dirty[ss] = struct{}{}
+	}
+}
+
+// forget drops the state of key ss, whose last session fired; a later row
+// of the key makes a new sessions.
+func (a *SessionAggregate) forget(ss *sessions) error {
+	if a.st == nil {
+		return nil
+	}
+	ss.dirty = false
+	delete(a.dirty, ss)
+	if !ss.saved {
+		return nil
+	}
+	ss.saved = false
+	if err := a.st.Delete(ss.kg, unsafeBytes(ss.key)); err != nil {
+		return fmt.Errorf("session state: %w", err)
+	}
+	return nil
+}
+
+// sessionWMKey is where a SessionAggregate keeps its watermark: no
+// encoded key starts with 0xff.
+var sessionWMKey = []byte{0xff, 'M'}
+
+// Snapshot writes the keys whose sessions changed since the last
+// snapshot, and the watermark when it moved, to the keyed state. An entry
+// holds the key's sessions in order, each its start and end (varints)
+// then its aggregates' states, length-prefixed. It implements
+// Snapshotter.
+func (a *SessionAggregate) Snapshot() error {
+	if a.st == nil {
+		return nil
+	}
+	for ss := range a.dirty {
+		ss.dirty = false
+		v := a.valBuf[:0]
+		for _, sess := range ss.list {
+			v = binary.AppendVarint(v, sess.start)
+			v = binary.AppendVarint(v, sess.end)
+			v = appendAggStates(v, a.aggs, sess.slot)
+		}
+		a.valBuf = v
+		if err := a.st.Put(ss.kg, unsafeBytes(ss.key), v); err != nil {
+			return fmt.Errorf("session state: %w", err)
+		}
+		ss.saved = true
+	}
+	clear(a.dirty)
+	if a.wm == a.savedWM {
+		return nil
+	}
+	first, _ := a.st.KeyGroups()
+	a.valBuf = binary.AppendVarint(a.valBuf[:0], a.wm)
+	if err := a.st.Put(first, sessionWMKey, a.valBuf); err != nil {
+		return fmt.Errorf("session state: %w", err)
+	}
+	a.savedWM = a.wm
+	return nil
+}
+
+// restore makes st the operator's state and rebuilds the open sessions
+// and the watermark from what it holds: the last checkpoint's.
+func (a *SessionAggregate) restore(st *state.Store) error {
+	a.st, a.dirty = st, make(map[*sessions]struct{})
+	first, end := st.KeyGroups()
+	v, found, err := st.Get(first, sessionWMKey)
+	if err != nil {
+		return fmt.Errorf("session state: %w", err)
+	}
+	if found {
+		wm, n := binary.Varint(v)
+		if n <= 0 {
+			return errors.New("session state: a bad watermark entry")
+		}
+		a.wm, a.savedWM = wm, wm
+	}
+	for kg := first; kg < end; kg++ {
+		if err := a.restoreGroup(kg); err != nil {
+			return fmt.Errorf("session state: %w", err)
+		}
+	}
+	return nil
+}
+
+// restoreGroup rebuilds the sessions of the keys of key group kg.
+func (a *SessionAggregate) restoreGroup(kg int) error {
+	it := a.st.Scan(kg, nil)
+	defer it.Close()
+	for it.Next() {
+		k, v := it.Key(), it.Value()
+		if len(k) > 0 && k[0] == 0xff {
+			continue // the watermark
+		}
+		ss := &sessions{key: string(k), kg: kg, saved: true}
+		for len(v) > 0 {
+			start, n := binary.Varint(v)
+			if n <= 0 {
+				return errors.New("a bad session entry")
+			}
+			v = v[n:]
+			end, n := binary.Varint(v)
+			if n <= 0 {
+				return errors.New("a bad session entry")
+			}
+			sess := &session{start: start, end: end, slot: a.newSlot(), id: a.next, owner: ss}
+			a.next++
+			var err error
+			if v, err = loadSlotState(v[n:], a.aggs, sess.slot); err != nil {
+				return err
+			}
+			ss.list = append(ss.list, sess)
+			heap.Push(&a.ends, sessionEnd{end: end, s: sess, id: sess.id})
+		}
+		if len(ss.list) > 0 {
+			a.keyed[ss.key] = ss
+		}
+	}
+	return it.Err()
+}
+
+// appendAggStates appends each aggregate's state of slot s,
+// length-prefixed, as loadSlotState reads them.
+func appendAggStates(v []byte, aggs []agg.Agg, s int32) []byte {
+	for _, g := range aggs {
+		at := len(v)
+		v = append(v, make([]byte, binary.MaxVarintLen64)...)
+		v = g.AppendState(v, int(s))
+		n := len(v) - at - binary.MaxVarintLen64
+		w := binary.PutUvarint(v[at:], uint64(n))
+		copy(v[at+w:], v[at+binary.MaxVarintLen64:])
+		v = v[:at+w+n]
+	}
+	return v
 }
 
 // writeRow appends a session's row: the keys (window_start and window_end

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sluice-sql/sluice/sql"
 	"github.com/sluice-sql/sluice/sql/types"
+	"github.com/sluice-sql/sluice/state"
 )
 
 // TopNSpec returns the spec of a TopN over rows of schema in for rank r
@@ -23,6 +24,11 @@ import (
 func TopNSpec(name string, op uint32, in types.Schema, r *sql.Rank, windowEnd int, retract bool) OperatorSpec {
 	late := new(atomic.Int64)
 	return OperatorSpec{Name: name, Late: late, NewWith: func(oc OperatorContext) (Operator, error) {
+		if windowEnd >= 0 {
+			// The watermark frees a window's partitions, never their
+			// age: one that had no row for a while is still open.
+			oc.StateTTL = 0
+		}
 		kv, err := oc.keyedState(op)
 		if err != nil {
 			return nil, err
@@ -31,13 +37,23 @@ func TopNSpec(name string, op uint32, in types.Schema, r *sql.Rank, windowEnd in
 		if err != nil {
 			return nil, err
 		}
-		if windowEnd >= 0 {
-			t.windowed(windowEnd, late)
-		}
 		if retract {
 			t.retracting()
 		}
-		return t, nil
+		if windowEnd < 0 {
+			return t, nil
+		}
+		if err := t.windowed(windowEnd, late); err != nil {
+			return nil, err
+		}
+		if oc.State == nil {
+			return t, nil
+		}
+		st, ok := kv.(*state.Store)
+		if !ok {
+			return nil, errSnapshotScan
+		}
+		return t, t.restore(st)
 	}}
 }
 
@@ -77,6 +93,15 @@ type TopN struct {
 	byEnd  map[int64][]touchedPart
 	wm     int64
 	late   *atomic.Int64
+	// endKey is the place of endCol among the partition columns, whose
+	// key holds each partition's window end.
+	endKey int
+	// st, when set, is the job's state: the partitions are in it
+	// already, and Snapshot adds the watermark (savedWM the one it holds)
+	// under topNWMKey in the store's first key group. A restarted
+	// windowed Top-N finds its open windows from its partitions' keys.
+	st      *state.Store
+	savedWM int64
 
 	keyBuf  []byte
 	sortBuf []byte
@@ -324,9 +349,101 @@ func (t *TopN) change(l *topList, b *types.Batch, i int, retract bool) error {
 
 // windowed makes t rank per window: rows are kept, not emitted, until
 // the watermark passes their window's end; then the window's partitions
-// are emitted, each row with its number, as inserts, and freed.
-func (t *TopN) windowed(endCol int, late *atomic.Int64) {
+// are emitted, each row with its number, as inserts, and freed. The
+// window end, column endCol, must be one of the partition columns.
+func (t *TopN) windowed(endCol int, late *atomic.Int64) error {
+	t.endKey = -1
+	for k, c := range t.part {
+		if c == endCol {
+			t.endKey = k
+		}
+	}
+	if t.endKey < 0 {
+		return fmt.Errorf("runtime: the window end, column %d, is not among the Top-N's partition columns %v", endCol, t.part)
+	}
 	t.endCol, t.byEnd, t.wm, t.late = endCol, make(map[int64][]touchedPart), types.NoWatermark, late
+	t.savedWM = types.NoWatermark
+	return nil
+}
+
+// topNWMKey is where a windowed TopN keeps its watermark: no encoded
+// partition key starts with 0xff.
+var topNWMKey = []byte{0xff, 'M'}
+
+// Snapshot writes the watermark, when it moved since the last snapshot,
+// to the keyed state, which holds the partitions already. It implements
+// Snapshotter.
+func (t *TopN) Snapshot() error {
+	if t.st == nil || t.wm == t.savedWM {
+		return nil
+	}
+	first, _ := t.st.KeyGroups()
+	t.valBuf = binary.AppendVarint(t.valBuf[:0], t.wm)
+	if err := t.st.Put(first, topNWMKey, t.valBuf); err != nil {
+		return fmt.Errorf("top-n state: %w", err)
+	}
+	t.savedWM = t.wm
+	return nil
+}
+
+// restore makes st the windowed Top-N's state and rebuilds its open
+// windows and watermark from what it holds: the last checkpoint's. Every
+// partition it holds belongs to an open window, which its key names.
+func (t *TopN) restore(st *state.Store) error {
+	t.st = st
+	first, end := st.KeyGroups()
+	v, found, err := st.Get(first, topNWMKey)
+	if err != nil {
+		return fmt.Errorf("top-n state: %w", err)
+	}
+	if found {
+		wm, n := binary.Varint(v)
+		if n <= 0 {
+			return fmt.Errorf("top-n state: a bad watermark entry")
+		}
+		t.wm, t.savedWM = wm, wm
+	}
+	// The partition columns up to the window end, decoded to find it.
+	cols := make([]*types.Vector, t.endKey+1)
+	for k := range cols {
+		cols[k] = types.NewVector(t.in[t.part[k]].Type, 1)
+	}
+	for kg := first; kg < end; kg++ {
+		if err := t.restoreGroup(kg, cols); err != nil {
+			return fmt.Errorf("top-n state: %w", err)
+		}
+	}
+	return nil
+}
+
+// restoreGroup puts the partitions of key group kg back in their windows.
+func (t *TopN) restoreGroup(kg int, cols []*types.Vector) error {
+	it := t.st.Scan(kg, nil)
+	defer it.Close()
+	for it.Next() {
+		key := string(it.Key())
+		if len(key) > 0 && key[0] == 0xff {
+			continue // the watermark
+		}
+		rest := key
+		for _, v := range cols {
+			v.Reset(v.Type, 1)
+			var err error
+			if rest, err = decodeKey(v, rest); err != nil {
+				return err
+			}
+		}
+		we := cols[t.endKey]
+		if we.IsNull(0) {
+			return fmt.Errorf("a partition without a window end")
+		}
+		end := we.Ints[0]
+		if _, open := t.byEnd[end]; !open {
+			heap.Push(&t.ends, end)
+		}
+		t.byEnd[end] = append(t.byEnd[end], touchedPart{key: key, kg: kg})
+	}
+	return it.Err()
 }
 
 // fire emits every window that ends at or before the watermark.
