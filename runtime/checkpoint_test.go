@@ -22,20 +22,21 @@ import (
 type countSource struct {
 	n, next, stride int64
 	first           int64
+	mod             int64 // k is i mod this; 7 unless set
 }
 
 var countSchema = types.Schema{{Name: "k", Type: types.BigInt()}, {Name: "v", Type: types.BigInt()}}
 
 func newCountSource(n int64, sp connectors.Split) *countSource {
 	c := int64(max(sp.Count, 1))
-	return &countSource{n: n, next: int64(sp.Index), stride: c, first: int64(sp.Index)}
+	return &countSource{n: n, next: int64(sp.Index), stride: c, first: int64(sp.Index), mod: 7}
 }
 
 func (s *countSource) Open(context.Context) error { return nil }
 func (s *countSource) Next(_ context.Context, b *types.Batch, max int) (connectors.SourceStatus, error) {
 	time.Sleep(50 * time.Microsecond)
 	for k := 0; k < min(max, 20) && s.next < s.n; k++ {
-		b.Cols[0].AppendInt(s.next % 7)
+		b.Cols[0].AppendInt(s.next % s.mod)
 		b.Cols[1].AppendInt(s.next)
 		b.SetLen(b.Len() + 1)
 		s.next += s.stride
@@ -321,5 +322,101 @@ func TestCheckpointRecoveryExactlyOnce(t *testing.T) {
 	defer l.mu.Unlock()
 	if len(l.committed) != len(rows) {
 		t.Fatalf("the finished job's rerun committed %d more rows", len(l.committed)-len(rows))
+	}
+}
+
+// A checkpoint of state far larger than the state cache: 20,000 groups
+// through a 16 KiB cache, so that checkpoints commit entries the stores
+// spilled and groups are read back from Badger. Killed and restarted ten
+// times, the job commits the changelog of one run.
+func TestCheckpointStateBeyondCache(t *testing.T) {
+	const n, groups = 200000, 20000
+	const cache = 16 << 10
+	dir := t.TempDir()
+	l := newTxnLog()
+	calls := []sql.AggCall{{Fn: "SUM", Arg: 1, T: types.BigInt()}, {Fn: "COUNT", Arg: -1, T: types.BigInt().WithNotNull(true)}}
+	pipeline := func(db *state.DB) Pipeline {
+		return Pipeline{
+			Name: "big", Parallelism: 2, State: db, StateCacheBytes: cache,
+			CheckpointInterval: 40 * time.Millisecond,
+			NewSink:            l.newSink,
+			Stages: []Stage{
+				{Name: "src", Schema: countSchema, NewSource: func(sp connectors.Split) (connectors.Source, error) {
+					s := newCountSource(n, sp)
+					s.mod = groups
+					return s, nil
+				}},
+				{Name: "agg", Schema: countSchema, Inputs: []StageInput{{Stage: 0, Kind: ExchangeHash, Keys: []int{0}}},
+					Operators: []OperatorSpec{GroupAggregateSpec("agg", 1, countSchema, []int{0}, calls, false)}},
+			},
+		}
+	}
+	var largest int64 // the most a checkpoint wrote
+	kills := 0
+	for {
+		db, err := state.Open(dir, state.Options{CacheBytes: cache})
+		if err != nil {
+			t.Fatal(err)
+		}
+		j, err := NewJob(pipeline(db))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := j.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		// Kill it after its first checkpoint of this run, ten times.
+		killed := false
+		for kills < 10 && !killed {
+			if last, _, _ := j.Checkpoints(); last != nil {
+				largest = max(largest, last.Bytes)
+				j.Cancel()
+				killed = true
+				break
+			}
+			select {
+			case <-j.Done():
+			case <-time.After(200 * time.Microsecond):
+				continue
+			}
+			break
+		}
+		err = j.Wait()
+		if last, _, _ := j.Checkpoints(); last != nil {
+			largest = max(largest, last.Bytes)
+		}
+		db.Close()
+		if killed {
+			kills++
+			continue
+		}
+		if err != nil {
+			t.Fatalf("job: %v", err)
+		}
+		t.Logf("%d kills; the largest checkpoint wrote %d bytes", kills, largest)
+		break
+	}
+	if kills < 5 {
+		t.Fatalf("only %d kills: the test did not test recovery", kills)
+	}
+	if largest < 2*cache {
+		t.Fatalf("the largest checkpoint wrote %d bytes, not far beyond the %d-byte cache: the test did not test spilled state", largest, cache)
+	}
+	l.mu.Lock()
+	rows := append([]string(nil), l.committed...)
+	l.mu.Unlock()
+	table := applyChangelog(t, rows)
+	if len(table) != groups {
+		t.Fatalf("%d groups, want %d", len(table), groups)
+	}
+	for k := range int64(groups) {
+		var sum, cnt int64
+		for i := k; i < n; i += groups {
+			sum += i
+			cnt++
+		}
+		if got, want := table[fmt.Sprint(k)], fmt.Sprintf("%d %d %d", k, sum, cnt); got != want {
+			t.Fatalf("group %d: %q, want %q", k, got, want)
+		}
 	}
 }

@@ -675,7 +675,9 @@ func (e *Engine) pipelineWith(set settings, name string, p *planner.Physical, ne
 		}
 	}
 	for _, src := range p.Sources() {
-		newSource, err := registry.Source(src.Table.Options, src.Schema, src.Table.PrimaryKey, e.env())
+		env := e.env()
+		env.JobID, env.SourceTable = set.jobID, src.Table.Name
+		newSource, err := registry.Source(src.Table.Options, src.Schema, src.Table.PrimaryKey, env)
 		if err != nil {
 			return Pipeline{}, fmt.Errorf("table %s: %w", src.Table.Name, err)
 		}
@@ -1191,6 +1193,7 @@ func (e *Engine) startJob(rec jobRecord, src string, info sql.StatementInfo, res
 		e.mu.Unlock()
 	}
 	id := rec.ID
+	set.jobID = id
 	env := e.env()
 	env.JobID, env.Transactional, env.SinkTable = id, checkpoints, p.Sink.Name
 	newSink, err := registry.Sink(p.Sink.Options, p.Sink.Schema, p.Sink.PrimaryKey, env)

@@ -130,6 +130,8 @@ type settings struct {
 	restart                               [4]string // strategy, attempts, delay, max delay
 	savepointPath                         string
 	ignoreUnclaimed                       bool
+	// jobID is the job the settings are a job's for ("" for a SELECT).
+	jobID string
 }
 
 // restartStrategy parses the restart options (checked by SET).

@@ -39,7 +39,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
+	"maps"
 	"sort"
 	"strconv"
 	"strings"
@@ -66,6 +68,8 @@ type Env struct {
 	// (connectors.TransactionalSink) should.
 	JobID         string
 	Transactional bool
+	// SourceTable names the table a source is built for.
+	SourceTable string
 	// SinkTable names the table a sink is built for, which with JobID
 	// makes an exactly-once log sink's transactional ids
 	// (sluice/<JobID>/<SinkTable>/<split>/a and /b); when empty, the
@@ -230,7 +234,7 @@ func Source(opts map[string]string, schema types.Schema, primaryKey []string, en
 	case "nexmark":
 		return nexmarkSource(opts, schema)
 	case "datagen":
-		return datagenSource(opts, schema)
+		return datagenSource(opts, schema, env)
 	case "log":
 		return logSource(opts, schema, primaryKey, env)
 	case "file":
@@ -330,7 +334,16 @@ func Checkpointed(opts map[string]string) bool {
 	return false
 }
 
-func datagenSource(opts map[string]string, schema types.Schema) (SourceFactory, error) {
+func datagenSource(opts map[string]string, schema types.Schema, env Env) (SourceFactory, error) {
+	if _, ok := opts[datagen.OptionSeed]; !ok && env.JobID != "" {
+		// A job's table without a seed gets one of its own, the same
+		// each time the job restarts, so that the rows it replays from
+		// a checkpoint are the rows it had read.
+		h := fnv.New64a()
+		fmt.Fprintf(h, "%s\x00%s", env.JobID, env.SourceTable)
+		opts = maps.Clone(opts)
+		opts[datagen.OptionSeed] = strconv.FormatInt(int64(h.Sum64()>>1), 10)
+	}
 	// Parsed once, so that every split shares the seed drawn when none
 	// is given.
 	cfg, err := datagen.ParseOptions(opts, schema)

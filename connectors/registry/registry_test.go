@@ -459,3 +459,37 @@ func TestCheckpointed(t *testing.T) {
 		}
 	}
 }
+
+// A job's datagen table without a seed gets the same one at each of the
+// job's restarts, and another in another job.
+func TestDatagenSeedOfAJob(t *testing.T) {
+	schema := types.Schema{{Name: "v", Type: types.BigInt()}}
+	opts := map[string]string{"connector": "datagen", "number-of-rows": "50"}
+	rows := func(env Env) string {
+		f, err := Source(opts, schema, nil, env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src, err := f(connectors.Split{Count: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, b := range drain(t, src, schema) {
+			for i := range b.Len() {
+				out = append(out, fmt.Sprint(b.Cols[0].Ints[i]))
+			}
+		}
+		return strings.Join(out, " ")
+	}
+	a := rows(Env{JobID: "j-1", SourceTable: "t"})
+	if again := rows(Env{JobID: "j-1", SourceTable: "t"}); again != a {
+		t.Errorf("the same job's table restarted gave other rows")
+	}
+	if other := rows(Env{JobID: "j-2", SourceTable: "t"}); other == a {
+		t.Errorf("another job's table gave the same rows")
+	}
+	if _, ok := opts["datagen.seed"]; ok {
+		t.Errorf("the table's options were changed")
+	}
+}
