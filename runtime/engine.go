@@ -1203,6 +1203,13 @@ func (e *Engine) startJob(rec jobRecord, src string, info sql.StatementInfo, res
 	// build makes an attempt: a Job on the job's state, opened afresh for
 	// the first attempt of a new job, else resumed.
 	fresh := !resume
+	if resume && checkpoints {
+		// A job to resume without its state would run again from the
+		// start, and write its output again.
+		if _, err := os.Stat(filepath.Join(e.opts.StateDir, id)); err != nil {
+			return Result{}, fmt.Errorf("the state of job %s is missing (%w): it is not resumed", id, err)
+		}
+	}
 	if set.savepointPath != "" && !resume {
 		if err := restoreSavepoint(set.savepointPath, filepath.Join(e.opts.StateDir, id), sp, dropOps, e.opts.StateCacheBytes); err != nil {
 			return Result{}, err

@@ -114,10 +114,13 @@ func (j *engineJob) supervise(ctx context.Context, first *Job, release func(keep
 		}
 		keep := j.mu.shutdown && !j.mu.stopped
 		j.mu.Unlock()
-		release(keep)
+		// The record goes before the state: a crash in between leaves
+		// a state directory no job claims, never a job to resume
+		// without its state (which would run it again from the start).
 		if !keep {
 			forget()
 		}
+		release(keep)
 		close(j.done)
 	}
 	job := first

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -329,5 +330,21 @@ func TestParseRestartStrategy(t *testing.T) {
 	}
 	if r, _ := parseRestartStrategy("exponential-delay", "-1", "", ""); func() bool { _, ok := r.next(1000); return !ok }() {
 		t.Error("restart.attempts -1: want no limit")
+	}
+}
+
+// A recorded job whose state is gone is not resumed: it would run again
+// from the start and write its output twice.
+func TestEngineDoesNotResumeWithoutState(t *testing.T) {
+	s := newSupervised(t)
+	s.exec(fmt.Sprintf(supervisedTables, 100000, 1000) + `INSERT INTO sink SELECT id FROM src;`)
+	s.waitCheckpoints("j-1", 1)
+	s.close(true)
+	if err := os.RemoveAll(filepath.Join(s.dir, "state", "j-1")); err != nil {
+		t.Fatal(err)
+	}
+	s.open()
+	if _, err := s.e.JobInfo("j-1"); !errors.Is(err, ErrUnknownJob) {
+		t.Fatalf("job without its state: %v, want not resumed", err)
 	}
 }
