@@ -13,6 +13,7 @@ import (
 	"path"
 	"path/filepath"
 	goruntime "runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -101,6 +102,7 @@ func (a *app) benchNexmarkCommand() *cobra.Command {
 		sink               string
 		parallelism        int
 		checkpointInterval time.Duration
+		cpuProfile         string
 	)
 	names := nexmarkQueryNames()
 	cmd := &cobra.Command{
@@ -160,6 +162,17 @@ events counted are then the bids read, since only bids are in the topic.`,
 			if checkpointInterval < 0 {
 				return usagef("--checkpoint-interval must not be negative")
 			}
+			if cpuProfile != "" {
+				f, err := os.Create(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
+			}
 			return a.benchNexmark(cmd.Context(), benchRun{query: query, events: events, source: source, sink: sink, parallelism: parallelism,
 				checkpointInterval: checkpointInterval})
 		},
@@ -171,6 +184,7 @@ events counted are then the bids read, since only bids are in the topic.`,
 	f.StringVar(&sink, "sink", benchSinkBlackhole, "where rows go: blackhole (discarded) or log (a JSON topic)")
 	f.IntVar(&parallelism, "parallelism", 0, "instances of the job (0: the number of cores)")
 	f.DurationVar(&checkpointInterval, "checkpoint-interval", 0, "how often the job takes a checkpoint (0: never, the engine's speed alone)")
+	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run to `file` (go tool pprof)")
 	return cmd
 }
 
