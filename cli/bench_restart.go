@@ -3,7 +3,6 @@ package cli
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -13,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-sql/sluice/server"
@@ -50,11 +50,11 @@ state database holds --state bytes on disk and has checkpointed since.`,
 				return usagef("--jobs must be at least 1, got %d", r.jobs)
 			}
 			if state != "" {
-				n, err := parseBytes(state)
+				n, err := humanize.ParseBytes(state)
 				if err != nil {
-					return usagef("--state %q: %v", state, err)
+					return usagef("--state %q: want a size such as 512MiB or 1GiB", state)
 				}
-				r.stateBytes = n
+				r.stateBytes = int64(n)
 			}
 			if r.interval <= 0 {
 				return usagef("--checkpoint-interval must be positive")
@@ -68,27 +68,6 @@ state database holds --state bytes on disk and has checkpointed since.`,
 	f.DurationVar(&r.interval, "checkpoint-interval", time.Second, "how often the jobs checkpoint")
 	f.BoolVar(&r.keep, "keep", false, "keep the data directory (its path is printed)")
 	return cmd
-}
-
-// parseBytes reads a size: a number with an optional KiB, MiB or GiB
-// (or KB, MB, GB, taken as the same powers of two).
-func parseBytes(s string) (int64, error) {
-	s = strings.TrimSpace(s)
-	mult := int64(1)
-	for _, u := range []struct {
-		suffix string
-		m      int64
-	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"GB", 1 << 30}, {"MB", 1 << 20}, {"KB", 1 << 10}, {"B", 1}} {
-		if rest, ok := strings.CutSuffix(s, u.suffix); ok {
-			s, mult = strings.TrimSpace(rest), u.m
-			break
-		}
-	}
-	var n int64
-	if _, err := fmt.Sscan(s, &n); err != nil || n < 0 {
-		return 0, errors.New("want a size such as 512MiB or 1GiB")
-	}
-	return n * mult, nil
 }
 
 // benchServer is a server child process on a data directory.

@@ -119,10 +119,6 @@ type coordinator struct {
 	// kept are the transactional sinks of finished chains, which the
 	// coordinator commits and closes.
 	kept []*instance
-	// afterRound, when set, runs after a round completes, before the
-	// tasks resume; it returns whether they must stay paused (the job is
-	// stopping).
-	afterRound func(epoch uint64, meta []byte) bool
 
 	stats struct {
 		sync.Mutex
@@ -199,7 +195,7 @@ func (c *coordinator) run(ctx context.Context) error {
 	defer tick.Stop()
 	for {
 		if c.allFinished() {
-			_, err := c.checkpoint(ctx, true)
+			_, err := c.checkpoint(ctx, true, nil)
 			if errors.Is(err, errAborted) {
 				return ctx.Err()
 			}
@@ -209,7 +205,7 @@ func (c *coordinator) run(ctx context.Context) error {
 		case r := <-c.reports:
 			c.take(r)
 		case <-tick.C:
-			if _, err := c.checkpoint(ctx, false); err != nil && !errors.Is(err, errAborted) {
+			if _, err := c.checkpoint(ctx, false, nil); err != nil && !errors.Is(err, errAborted) {
 				return err
 			}
 		case req := <-c.trigger:
@@ -269,10 +265,8 @@ var errAfter = errors.New("after the checkpoint")
 
 // checkpointThen runs a requested checkpoint.
 func (c *coordinator) checkpointThen(ctx context.Context, req ckRequest) (uint64, error) {
-	var epoch uint64
 	var err error
-	c.afterRound = func(e uint64, meta []byte) bool {
-		epoch = e
+	epoch, cerr := c.checkpoint(ctx, false, func(e uint64, meta []byte) bool {
 		if req.after != nil {
 			if aerr := req.after(e, meta); aerr != nil {
 				err = fmt.Errorf("%w: %w", errAfter, aerr)
@@ -284,11 +278,9 @@ func (c *coordinator) checkpointThen(ctx context.Context, req ckRequest) (uint64
 			return true // the tasks stay paused until they see the cancel
 		}
 		return false
-	}
-	defer func() { c.afterRound = nil }()
-	e, cerr := c.checkpoint(ctx, false)
+	})
 	if cerr != nil {
-		return e, cerr
+		return epoch, cerr
 	}
 	return epoch, err
 }
@@ -297,10 +289,12 @@ func (c *coordinator) checkpointThen(ctx context.Context, req ckRequest) (uint64
 var errAborted = errors.New("checkpoint aborted")
 
 // checkpoint runs one round and returns its epoch; final is the round
-// after every task ended. An error other than errAborted must fail the
+// after every task ended. after, if not nil, runs once the round is
+// complete, before the tasks resume, and says whether they must stay
+// paused instead (the job is stopping). An error other than errAborted must fail the
 // job: a commit of the state or of a sink that failed. A round that times
 // out is counted and skipped (errAborted).
-func (c *coordinator) checkpoint(ctx context.Context, final bool) (uint64, error) {
+func (c *coordinator) checkpoint(ctx context.Context, final bool, after func(epoch uint64, meta []byte) bool) (uint64, error) {
 	epoch := c.next
 	c.next++
 	r := &ckRound{epoch: epoch, started: time.Now(), resume: make(chan struct{})}
@@ -406,8 +400,8 @@ func (c *coordinator) checkpoint(ctx context.Context, final bool) (uint64, error
 	c.stats.positions = positions
 	c.stats.completed++
 	c.stats.Unlock()
-	if c.afterRound != nil {
-		keepPaused = c.afterRound(epoch, data)
+	if after != nil {
+		keepPaused = after(epoch, data)
 	}
 	return epoch, nil
 }

@@ -24,7 +24,6 @@ import (
 	"github.com/sluice-sql/sluice/sql"
 	"github.com/sluice-sql/sluice/sql/expr"
 	"github.com/sluice-sql/sluice/sql/types"
-	"github.com/sluice-sql/sluice/state"
 )
 
 // DefaultMaxResultRows bounds the rows a SELECT collects for its caller.
@@ -220,17 +219,8 @@ func NewEngine(opts EngineOptions) (*Engine, error) {
 func (e *Engine) Close() error {
 	e.mu.Lock()
 	e.mu.closed = true
-	jobs := make([]*engineJob, 0, len(e.mu.jobs))
-	for _, j := range e.mu.jobs {
-		jobs = append(jobs, j)
-		if e.opts.ResumeJobs {
-			// Their state stays, for the next engine to resume them.
-			j.mu.Lock()
-			j.mu.shutdown = true
-			j.mu.Unlock()
-		}
-	}
 	e.mu.Unlock()
+	jobs := e.shuttingDown()
 	e.cancel()
 	for _, j := range jobs {
 		<-j.Done()
@@ -498,19 +488,15 @@ func (e *Engine) command(src string, st sql.Statement) (Result, error) {
 		}
 		return r, nil
 	case sql.StopJob:
-		j, err := e.job(c.ID)
-		if err != nil {
+		path, err := e.StopJob(e.ctx, c.ID, c.Savepoint)
+		switch {
+		case errors.Is(err, ErrUnknownJob):
 			return Result{}, sql.Errorf(src, c.IDPos, "unknown job %q", c.ID)
-		}
-		if c.Savepoint {
-			path, err := e.StopJob(e.ctx, c.ID, true)
-			if err != nil {
-				return Result{}, err
-			}
+		case err != nil:
+			return Result{}, err
+		case c.Savepoint:
 			return Result{Message: fmt.Sprintf("stopped job %s with savepoint %s", c.ID, path), Savepoint: path}, nil
 		}
-		j.Cancel()
-		<-j.Done()
 		return Result{Message: "stopped job " + c.ID}, nil
 	case sql.SetOption, sql.ShowOptions, sql.ResetOption:
 		return e.setOption(src, c)
@@ -599,7 +585,6 @@ func (e *Engine) pipelineWith(set settings, name string, p *planner.Physical, ne
 		Clock:       e.opts.Clock,
 		StateIDs:    stateIDs(p),
 	}
-	reads := map[string]int{} // a table's reads so far, for SourceKey
 	consumer := map[*planner.Node]*planner.Node{}
 	edge := map[*planner.Node]planner.Edge{} // the edge from a node to its consumer
 	for _, n := range p.Nodes {
@@ -674,7 +659,8 @@ func (e *Engine) pipelineWith(set settings, name string, p *planner.Physical, ne
 			return nil
 		}
 	}
-	for _, src := range p.Sources() {
+	keys := sourceKeys(p)
+	for i, src := range p.Sources() {
 		env := e.env()
 		env.JobID, env.SourceTable = set.jobID, src.Table.Name
 		newSource, err := registry.Source(src.Table.Options, src.Schema, src.Table.PrimaryKey, env)
@@ -683,10 +669,7 @@ func (e *Engine) pipelineWith(set settings, name string, p *planner.Physical, ne
 		}
 		s := len(stages)
 		st := Stage{Name: fmt.Sprintf("s%d", s+1), Parallelism: src.Parallelism, Schema: src.Schema, NewSource: newSource, Watermark: src.Watermark,
-			SourceTable: src.Table.Name, SourceKey: src.Table.Name}
-		if reads[src.Table.Name]++; reads[src.Table.Name] > 1 {
-			st.SourceKey = fmt.Sprintf("%s#%d", src.Table.Name, reads[src.Table.Name])
-		}
+			SourceTable: src.Table.Name, SourceKey: keys[i]}
 		if src.Table.Options["connector"] == "log" {
 			st.SourceTopic = src.Table.Options["topic"]
 		}
@@ -1094,33 +1077,15 @@ func (e *Engine) createMaterializedView(ctx context.Context, src string, st sql.
 // directory: call it once the job has ended (or did not start).
 func (e *Engine) attachState(pl *Pipeline, name string) (release func(), err error) {
 	pl.StateTTL, pl.StateCacheBytes = e.settings().stateTTL, e.opts.StateCacheBytes
-	stateful := false
-	for _, st := range pl.Stages {
-		for _, op := range st.Operators {
-			stateful = stateful || op.NewWith != nil
-		}
-	}
-	if !stateful || e.opts.StateDir == "" {
+	if !stateful(*pl) || e.opts.StateDir == "" {
 		return func() {}, nil
 	}
-	dir := filepath.Join(e.opts.StateDir, name)
-	if err := os.RemoveAll(dir); err != nil { // a crashed run's leftovers
-		return nil, fmt.Errorf("runtime: state of job %s: %w", name, err)
-	}
-	db, err := state.Open(dir, state.Options{CacheBytes: e.opts.StateCacheBytes})
+	db, rel, err := e.openJobState(name, false) // a crashed run's leftovers go
 	if err != nil {
-		return nil, fmt.Errorf("runtime: state of job %s: %w", name, err)
+		return nil, err
 	}
 	pl.State = db
-	e.stateWG.Add(1)
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			db.Close()
-			os.RemoveAll(dir)
-			e.stateWG.Done()
-		})
-	}, nil
+	return func() { rel(false) }, nil
 }
 
 // exprOptions are the options expressions compile with.

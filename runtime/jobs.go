@@ -29,7 +29,6 @@ type engineJob struct {
 	// build makes the next attempt; the engine supervises it.
 	build    func() (*Job, error)
 	strategy restartStrategy
-	stateDir string // "" without state
 	done     chan struct{}
 	// operators and sources are what a savepoint of the job records.
 	operators []savepointOperator
@@ -158,9 +157,7 @@ func (j *engineJob) supervise(ctx context.Context, first *Job, release func(keep
 			end(Cancelled, nil)
 			return
 		}
-		var berr error
-		if job, berr = j.build(); berr != nil {
-			err = berr
+		if job, err = j.build(); err != nil {
 			end(Failed, err)
 			return
 		}
@@ -177,13 +174,14 @@ func (j *engineJob) supervise(ctx context.Context, first *Job, release func(keep
 // restartStrategy says whether and when a failed job restarts
 // ('restart.strategy').
 type restartStrategy struct {
-	kind        string // none, fixed-delay, exponential-delay
-	attempts    int    // most restarts; < 0 is unlimited
-	delay       time.Duration
-	maxDelay    time.Duration
-	multiplier  float64
-	description string
+	kind     string // none, fixed-delay, exponential-delay
+	attempts int    // most restarts; < 0 is unlimited
+	delay    time.Duration
+	maxDelay time.Duration
 }
+
+// backoffMultiplier is how exponential-delay grows its delay.
+const backoffMultiplier = 2
 
 // Restart strategies.
 const (
@@ -203,7 +201,7 @@ func (r restartStrategy) next(attempt int) (time.Duration, bool) {
 	}
 	d := float64(r.delay)
 	for range attempt {
-		d *= r.multiplier
+		d *= backoffMultiplier
 		if d >= float64(r.maxDelay) {
 			return r.maxDelay, true
 		}
@@ -215,7 +213,7 @@ func (r restartStrategy) next(attempt int) (time.Duration, bool) {
 // exponential-delay, with 'restart.attempts', 'restart.delay' and
 // 'restart.max-delay'.
 func parseRestartStrategy(kind, attempts, delay, maxDelay string) (restartStrategy, error) {
-	r := restartStrategy{kind: strings.TrimSpace(strings.ToLower(kind)), attempts: 10, delay: time.Second, maxDelay: time.Minute, multiplier: 2}
+	r := restartStrategy{kind: strings.TrimSpace(strings.ToLower(kind)), attempts: 10, delay: time.Second, maxDelay: time.Minute}
 	if r.kind == "" {
 		r.kind = RestartExponential
 	}
@@ -225,9 +223,9 @@ func parseRestartStrategy(kind, attempts, delay, maxDelay string) (restartStrate
 		return r, fmt.Errorf("want none, fixed-delay or exponential-delay")
 	}
 	if attempts != "" {
-		n, err := strconv.Atoi(strings.TrimSpace(attempts))
-		if err != nil || n < -1 {
-			return r, fmt.Errorf("restart.attempts: want a number of restarts, or -1 for no limit")
+		n, err := parseRestartAttempts(attempts)
+		if err != nil {
+			return r, fmt.Errorf("restart.attempts: %w", err)
 		}
 		r.attempts = n
 	}
@@ -243,6 +241,15 @@ func parseRestartStrategy(kind, attempts, delay, maxDelay string) (restartStrate
 		}
 	}
 	return r, nil
+}
+
+// parseRestartAttempts reads 'restart.attempts'.
+func parseRestartAttempts(v string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n < -1 {
+		return 0, fmt.Errorf("want a number of restarts, or -1 for no limit")
+	}
+	return n, nil
 }
 
 // openJobState opens job id's state database in the engine's state

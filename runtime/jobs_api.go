@@ -160,24 +160,31 @@ func (e *Engine) Savepoint(ctx context.Context, id string) (string, error) {
 	return e.savepoint(ctx, j, false)
 }
 
+// shuttingDown returns the engine's jobs, marked, with ResumeJobs, as
+// ending for a restart: whatever ends them, their state stays for the
+// next Engine to resume them.
+func (e *Engine) shuttingDown() []*engineJob {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	jobs := make([]*engineJob, 0, len(e.mu.jobs))
+	for _, j := range e.mu.jobs {
+		jobs = append(jobs, j)
+		if e.opts.ResumeJobs {
+			j.mu.Lock()
+			j.mu.shutdown = true
+			j.mu.Unlock()
+		}
+	}
+	return jobs
+}
+
 // Shutdown ends the Engine for a restart: each running job takes a
 // final checkpoint, which commits its sinks, and stops right after it;
 // the next Engine on the same data with ResumeJobs resumes it from there.
 // ctx bounds the checkpoints; past it Shutdown closes as Close does (the
 // jobs then resume from their previous checkpoints).
 func (e *Engine) Shutdown(ctx context.Context) error {
-	e.mu.Lock()
-	jobs := make([]*engineJob, 0, len(e.mu.jobs))
-	for _, j := range e.mu.jobs {
-		jobs = append(jobs, j)
-		if e.opts.ResumeJobs {
-			// Stopped by the final checkpoint, they keep their state.
-			j.mu.Lock()
-			j.mu.shutdown = true
-			j.mu.Unlock()
-		}
-	}
-	e.mu.Unlock()
+	jobs := e.shuttingDown()
 	var wg sync.WaitGroup
 	for _, j := range jobs {
 		cur := j.job()

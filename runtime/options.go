@@ -53,7 +53,7 @@ var optionSpecs = []optionSpec{
 		return err
 	}},
 	{OptRestartAttempts, "most restarts of a failed job (-1: no limit; default 10)", func(v string) error {
-		_, err := parseRestartStrategy("", v, "", "")
+		_, err := parseRestartAttempts(v)
 		return err
 	}},
 	{OptRestartDelay, "delay before a failed job restarts (exponential-delay: the first delay; default 1s)", duration},

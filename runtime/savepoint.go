@@ -108,16 +108,23 @@ func planSavepointInfo(p *planner.Physical) ([]savepointOperator, []string) {
 			ops = append(ops, savepointOperator{ID: id, Signature: n.StateSignature()})
 		}
 	}
-	var sources []string
+	return ops, sourceKeys(p)
+}
+
+// sourceKeys names p's sources' positions in checkpoints (Stage.SourceKey),
+// in the order of p.Sources(): the table's name, with "#2" and so on for
+// its second and later reads in one query.
+func sourceKeys(p *planner.Physical) []string {
+	var keys []string
 	reads := map[string]int{}
 	for _, n := range p.Sources() {
-		name := n.Table.Name
-		if reads[name]++; reads[name] > 1 {
-			name = fmt.Sprintf("%s#%d", name, reads[name])
+		key := n.Table.Name
+		if reads[key]++; reads[key] > 1 {
+			key = fmt.Sprintf("%s#%d", key, reads[key])
 		}
-		sources = append(sources, name)
+		keys = append(keys, key)
 	}
-	return ops, sources
+	return keys
 }
 
 // savepointsDir is where the engine writes savepoints.
