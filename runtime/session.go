@@ -481,21 +481,6 @@ func (a *SessionAggregate) restoreGroup(kg int) error {
 	return it.Err()
 }
 
-// appendAggStates appends each aggregate's state of slot s,
-// length-prefixed, as loadSlotState reads them.
-func appendAggStates(v []byte, aggs []agg.Agg, s int32) []byte {
-	for _, g := range aggs {
-		at := len(v)
-		v = append(v, make([]byte, binary.MaxVarintLen64)...)
-		v = g.AppendState(v, int(s))
-		n := len(v) - at - binary.MaxVarintLen64
-		w := binary.PutUvarint(v[at:], uint64(n))
-		copy(v[at+w:], v[at+binary.MaxVarintLen64:])
-		v = v[:at+w+n]
-	}
-	return v
-}
-
 // writeRow appends a session's row: the keys (window_start and window_end
 // from the session), then the results.
 func (a *SessionAggregate) writeRow(sess *session) error {

@@ -119,10 +119,16 @@ func (ss *snapshotState) load(dec func(end int64, v []byte) error) (int64, error
 func appendSlotState(v []byte, key string, aggs []agg.Agg, s int32) []byte {
 	v = binary.AppendUvarint(v, uint64(len(key)))
 	v = append(v, key...)
-	for _, a := range aggs {
+	return appendAggStates(v, aggs, s)
+}
+
+// appendAggStates appends each aggregate's state of slot s,
+// length-prefixed, as loadSlotState reads them.
+func appendAggStates(v []byte, aggs []agg.Agg, s int32) []byte {
+	for _, g := range aggs {
 		at := len(v)
 		v = append(v, make([]byte, binary.MaxVarintLen64)...)
-		v = a.AppendState(v, int(s))
+		v = g.AppendState(v, int(s))
 		n := len(v) - at - binary.MaxVarintLen64
 		w := binary.PutUvarint(v[at:], uint64(n))
 		copy(v[at+w:], v[at+binary.MaxVarintLen64:])
