@@ -161,13 +161,15 @@ func (j *engineJob) supervise(ctx context.Context, first *Job, release func(keep
 			end(Failed, err)
 			return
 		}
-		j.mu.Lock()
-		j.mu.cur, j.mu.status = job, Running
-		j.mu.Unlock()
+		// Published once started: Start sets up what the job's
+		// accessors (Checkpoints, Metrics) read.
 		if err := job.Start(ctx); err != nil {
 			end(Failed, err)
 			return
 		}
+		j.mu.Lock()
+		j.mu.cur, j.mu.status = job, Running
+		j.mu.Unlock()
 	}
 }
 
